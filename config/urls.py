@@ -1,0 +1,20 @@
+"""The URL map: the API, the admin, the OpenAPI schema and the operational endpoints."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from recommendations.api import errors
+from recommendations.api.urls import not_found_urlpatterns
+
+urlpatterns = [
+    path("api/", include("recommendations.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *not_found_urlpatterns,
+    path("admin/", admin.site.urls),
+    path("", include("recommendations.ops_urls")),
+]
+
+handler404 = errors.page_not_found
+handler500 = errors.server_error

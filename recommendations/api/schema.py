@@ -1,0 +1,13 @@
+"""OpenAPI descriptions drf-spectacular cannot infer (loaded by the app config)."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """The Bearer form of the token; the `Token` form keeps drf-spectacular's own `tokenAuth`."""
+
+    target_class = "recommendations.api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A token from POST /api/auth/token."}

@@ -1,0 +1,81 @@
+"""Plain DRF serializers over already-loaded plain values (no database access, no thread hops)."""
+
+from rest_framework import serializers
+
+from ..models import Gender, Season, Style
+
+
+class PageQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=20)
+
+
+class OutfitItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    category = serializers.CharField()
+    brand = serializers.CharField()
+    name = serializers.CharField()
+    price = serializers.IntegerField()
+    imageUrl = serializers.CharField(source="image_url", allow_null=True)
+    purchaseUrl = serializers.CharField(source="purchase_url")
+    isSaved = serializers.BooleanField(source="is_saved")
+
+
+class OutfitSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    imageUrl = serializers.CharField(source="image_url", allow_null=True)
+    gender = serializers.ChoiceField(choices=Gender.choices)
+    season = serializers.ChoiceField(choices=Season.choices)
+    style = serializers.ChoiceField(choices=Style.choices)
+    description = serializers.CharField()
+    isFavorited = serializers.BooleanField(source="is_favorited")
+    llmMessage = serializers.SerializerMethodField()
+    items = OutfitItemSerializer(many=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    def get_llmMessage(self, outfit) -> str | None:
+        return self.context["messages"].get(outfit.id)
+
+
+class PaginationSerializer(serializers.Serializer):
+    currentPage = serializers.IntegerField(source="page")
+    totalPages = serializers.IntegerField(source="total_pages")
+    totalItems = serializers.IntegerField(source="total")
+    hasNext = serializers.BooleanField(source="has_next")
+    hasPrev = serializers.BooleanField(source="has_prev")
+
+
+class RecommendationsDataSerializer(serializers.Serializer):
+    outfits = OutfitSerializer(many=True)
+    pagination = PaginationSerializer(source="*")
+
+
+class RecommendationsResponseSerializer(serializers.Serializer):
+    """The 200 body; used to describe the endpoint in the OpenAPI schema."""
+
+    success = serializers.BooleanField()
+    data = RecommendationsDataSerializer()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenDataSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    data = TokenDataSerializer()
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    success = serializers.BooleanField(default=False)
+    error = ErrorDetailSerializer()

@@ -1,0 +1,11 @@
+from django.urls import path, re_path
+
+from . import errors, views
+
+urlpatterns = [
+    path("recommendations", views.RecommendationsView.as_view(), name="recommendations"),
+    path("auth/token", views.TokenView.as_view(), name="auth-token"),
+]
+
+# Registered after the API's own routes by config.urls (schema, docs), so it comes last there.
+not_found_urlpatterns = [re_path(r"^api/", errors.api_not_found)]

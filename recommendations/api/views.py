@@ -1,0 +1,65 @@
+"""The HTTP API: thin async views that validate, call one selector or service, and serialize."""
+
+from adrf.views import APIView
+from asgiref.sync import sync_to_async
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from .. import services
+from ..selectors import recommendation_page
+from .serializers import (
+    ErrorSerializer,
+    PageQuerySerializer,
+    RecommendationsDataSerializer,
+    RecommendationsResponseSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
+
+
+class RecommendationsView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, description="1-based page number (default 1)"),
+            OpenApiParameter("limit", int, description="outfits per page, 1 to 50 (default 20)"),
+        ],
+        responses={200: RecommendationsResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+    )
+    async def get(self, request: Request) -> Response:
+        query = PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = await sync_to_async(recommendation_page)(request.user, **query.validated_data)
+        messages: dict[int, str | None] = {}
+        data = RecommendationsDataSerializer(page, context={"messages": messages}).data
+        return Response({"success": True, "data": data})
+
+
+class TokenView(APIView):
+    """Email and password in, the user's API token out."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Without an authenticator DRF would turn a failed sign-in into a 403; it is a 401.
+        return "Bearer"
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+    )
+    async def post(self, request: Request) -> Response:
+        credentials = TokenRequestSerializer(data=request.data)
+        credentials.is_valid(raise_exception=True)
+        key = await sync_to_async(services.issue_token)(
+            request=request._request, **credentials.validated_data
+        )
+        if key is None:
+            raise exceptions.AuthenticationFailed("Invalid email or password.")
+        return Response({"success": True, "data": {"token": key}})

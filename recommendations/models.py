@@ -1,0 +1,207 @@
+"""The catalogue (coordis, items, their images), the users and what they did with it.
+
+The vocabulary is the replaced service's (see shared/CONTRACT.md): its mobile client reads it as is.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Gender(models.TextChoices):
+    MALE = "male", "Male"
+    FEMALE = "female", "Female"
+
+
+class Season(models.TextChoices):
+    SPRING = "spring", "Spring"
+    SUMMER = "summer", "Summer"
+    FALL = "fall", "Fall"
+    WINTER = "winter", "Winter"
+
+
+class Style(models.TextChoices):
+    CASUAL = "casual", "Casual"
+    STREET = "street", "Street"
+    SPORTY = "sporty", "Sporty"
+    MINIMAL = "minimal", "Minimal"
+
+
+class Category(models.TextChoices):
+    TOP = "top", "Top"
+    BOTTOM = "bottom", "Bottom"
+    OUTER = "outer", "Outer"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        if not (fields["is_staff"] and fields["is_superuser"]):
+            raise ValueError("A superuser must have is_staff=True and is_superuser=True.")
+        return self._create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person using the app; signs in with an email address."""
+
+    email = models.EmailField("email address", unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    gender = models.CharField(max_length=10, choices=Gender.choices)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["name", "gender"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return self.name or self.email
+
+
+class Coordi(models.Model):
+    """An outfit: a set of items worn together, shown with its images."""
+
+    season = models.CharField(max_length=10, choices=Season.choices)
+    style = models.CharField(max_length=10, choices=Style.choices)
+    gender = models.CharField(max_length=10, choices=Gender.choices)
+    description = models.TextField(blank=True)
+    items = models.ManyToManyField("Item", through="CoordiItem", related_name="coordis")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The default recommender: one gender, newest first.
+            models.Index(fields=["gender", "-created_at", "-id"], name="coordi_gender_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_style_display()} / {self.get_season_display()} ({self.gender})"
+
+
+class CoordiImage(models.Model):
+    coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="images")
+    image_url = models.URLField(max_length=500)
+    is_main = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coordi"], condition=Q(is_main=True), name="one_main_image_per_coordi"
+            ),
+        ]
+        indexes = [models.Index(fields=["coordi", "position"], name="coordi_image_order")]
+
+    def __str__(self) -> str:
+        return self.image_url
+
+
+class Item(models.Model):
+    """A product that can be bought; appears in any number of coordis."""
+
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=10, choices=Category.choices)
+    brand = models.CharField(max_length=100)
+    price = models.PositiveIntegerField(help_text="In won.")
+    purchase_url = models.URLField(max_length=500)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.brand} {self.name}"
+
+
+class ItemImage(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="images")
+    image_url = models.URLField(max_length=500)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["item", "position"], name="item_image_order")]
+
+    def __str__(self) -> str:
+        return self.image_url
+
+
+class CoordiItem(models.Model):
+    coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="coordi_items")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="coordi_items")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["coordi", "item"], name="one_item_once_per_coordi"),
+        ]
+        indexes = [models.Index(fields=["coordi", "position"], name="coordi_item_order")]
+
+    def __str__(self) -> str:
+        return f"{self.coordi_id} → {self.item_id}"
+
+
+class UserCoordiInteraction(models.Model):
+    """A user's verdict on a coordi: liked (a favourite) or skipped; one per user and coordi."""
+
+    class Action(models.TextChoices):
+        LIKE = "like", "Like"
+        SKIP = "skip", "Skip"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="coordi_interactions")
+    coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="interactions")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "coordi"], name="one_interaction_per_user_coordi"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.action} {self.coordi_id}"
+
+
+class UserClosetItem(models.Model):
+    """An item a user saved to their closet."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="closet_items")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="closet_entries")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "item"], name="one_closet_entry_per_user_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saved {self.item_id}"

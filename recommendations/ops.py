@@ -1,0 +1,42 @@
+"""Operational endpoints: liveness and readiness probes for the orchestrator."""
+
+import logging
+
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """Alive: the process answers. Touches nothing else, so a slow database never restarts pods."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_dependencies() -> dict[str, str]:
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:
+        logger.exception("readiness: database unreachable")
+        checks["database"] = "unavailable"
+    try:
+        cache.set("readyz", "1", timeout=5)
+        checks["cache"] = "ok" if cache.get("readyz") == "1" else "unavailable"
+    except Exception:
+        logger.exception("readiness: cache unreachable")
+        checks["cache"] = "unavailable"
+    return checks
+
+
+async def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready: the database and the cache answer (one thread hop for both)."""
+    checks = await sync_to_async(_check_dependencies)()
+    ready = all(state == "ok" for state in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )

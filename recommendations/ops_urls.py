@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import ops
+
+urlpatterns = [
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+]

@@ -1,0 +1,55 @@
+"""Probes and schema: /healthz, /readyz, /api/schema/, /api/docs/."""
+
+import pytest
+
+
+@pytest.mark.django_db
+def test_healthz_is_alive_without_touching_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_checks_database_and_cache(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_the_cache_is_unreachable(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"database": "ok", "cache": "unavailable"}}
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_describes_the_api(client):
+    response = client.get("/api/schema/", headers={"Accept": "application/json"})
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert {"/api/recommendations", "/api/auth/token"} <= set(schema["paths"])
+    parameters = {p["name"] for p in schema["paths"]["/api/recommendations"]["get"]["parameters"]}
+    assert {"page", "limit"} <= parameters
+
+
+@pytest.mark.django_db
+def test_the_api_docs_page_is_served_without_a_cdn(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"cdn.jsdelivr.net" not in response.content

@@ -1,0 +1,38 @@
+"""Settings refuse to run production on the development secret key."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("secret", [None, "django-insecure-development-key-do-not-use-in-production", "short"])
+def test_debug_off_refuses_a_development_or_missing_key(secret):
+    env = {"DEBUG": "false"} | ({"SECRET_KEY": secret} if secret else {})
+
+    result = load_settings(**env)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set to a real secret" in result.stderr
+
+
+def test_debug_off_starts_with_a_real_key():
+    result = load_settings(DEBUG="false", SECRET_KEY="x" * 64, ALLOWED_HOSTS="api.example.com")
+
+    assert result.returncode == 0, result.stderr
