@@ -8,8 +8,6 @@ from django.core.cache import cache
 def _fresh_cache():
     """Each test starts with an empty cache (throttles, messages), whichever backend CACHE_URL names."""
     cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from llm.service import generate_messages
+
 from .. import services
-from ..selectors import recommendation_page
+from ..selectors import recommendation_page, user_facts
 from .serializers import (
     ErrorSerializer,
     PageQuerySerializer,
@@ -33,7 +35,10 @@ class RecommendationsView(APIView):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = await sync_to_async(recommendation_page)(request.user, **query.validated_data)
-        messages: dict[int, str | None] = {}
+        # Plain values only past this line: the llm app never sees a model instance.
+        messages = await generate_messages(
+            [outfit.facts() for outfit in page.outfits], user_facts(request.user)
+        )
         data = RecommendationsDataSerializer(page, context={"messages": messages}).data
         return Response({"success": True, "data": data})
 

@@ -1,0 +1,162 @@
+"""The process's one google-genai client and one generateContent call, reduced to an outcome and text."""
+
+from __future__ import annotations
+
+import enum
+import math
+import threading
+from dataclasses import dataclass
+
+import httpx
+from google import genai
+from google.genai import errors, types
+
+from llm.images import Image
+from llm.prompts import Prompt
+
+try:  # google-genai 3.x talks through httpx2 when it is installed (it is, as its dependency).
+    import httpx2
+
+    _TIMEOUT_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx2.TimeoutException)
+except ImportError:  # pragma: no cover
+    _TIMEOUT_ERRORS = (httpx.TimeoutException,)
+
+# Finish reasons that mean "the answer was withheld", as opposed to "the answer is bad".
+_BLOCKING_FINISH_REASONS = frozenset(
+    {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+     "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"}
+)
+
+
+class Outcome(enum.StrEnum):
+    """How one message attempt ended; stored and logged as its value."""
+
+    OK = "ok"
+    NO_KEY = "no_key"
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    ERROR = "error"
+    BLOCKED = "blocked"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The model's raw text when the call worked; `detail` is a short code safe to log."""
+
+    outcome: Outcome
+    text: str | None = None
+    detail: str = ""
+
+
+_client: genai.Client | None = None
+_client_key: tuple[str, str] | None = None
+_client_lock = threading.Lock()
+
+
+def get_client(*, api_key: str, base_url: str) -> genai.Client:
+    """The process's client, built on first use (~0.1 s of CPU) and again only if key or URL change.
+
+    Its async transport keeps one connection pool per event loop, so one client serves them all.
+    """
+    global _client, _client_key
+    with _client_lock:
+        if _client is None or _client_key != (api_key, base_url):
+            _client = genai.Client(
+                vertexai=False,
+                api_key=api_key,
+                http_options=types.HttpOptions(
+                    base_url=base_url or None,
+                    # No retries: a retry after a 429 or a timeout would outlive the page's deadline.
+                    retry_options=types.HttpRetryOptions(attempts=1),
+                ),
+            )
+            _client_key = (api_key, base_url)
+        return _client
+
+
+def reset() -> None:
+    """Forgets the client (tests); the next call builds a new one."""
+    global _client, _client_key
+    with _client_lock:
+        _client = _client_key = None
+
+
+async def aclose() -> None:
+    """Closes the client's connections, every loop's (at shutdown); the next call builds a new one."""
+    global _client, _client_key
+    with _client_lock:
+        client, _client, _client_key = _client, None, None
+    if client is not None:
+        await client.aio.aclose()
+
+
+async def generate(
+    *,
+    prompt: Prompt,
+    image: Image | None,
+    api_key: str,
+    base_url: str,
+    model: str,
+    timeout: float,
+    thinking_budget: int,
+    max_output_tokens: int,
+) -> Answer:
+    """One generateContent call. Never raises for a failed call; cancellation still propagates.
+
+    `timeout` (seconds) goes on the wire (X-Server-Timeout) and into httpx; the caller bounds the
+    whole call with its own deadline as well, since httpx's timeout is per read.
+    """
+    client = get_client(api_key=api_key, base_url=base_url)
+    parts = [types.Part.from_text(text=prompt.text)]
+    if image is not None:
+        parts.append(types.Part.from_bytes(data=image.data, mime_type=image.mime_type))
+    config = types.GenerateContentConfig(
+        system_instruction=prompt.system,
+        max_output_tokens=max_output_tokens,
+        thinking_config=types.ThinkingConfig(thinking_budget=thinking_budget),
+        candidate_count=1,
+        # One request per call: no function-calling loop, no continuation requests.
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        automatic_continuation=False,
+        http_options=types.HttpOptions(timeout=max(1, math.ceil(timeout * 1000))),
+    )
+    try:
+        response = await client.aio.models.generate_content(
+            model=model, contents=[types.Content(role="user", parts=parts)], config=config
+        )
+    except errors.APIError as error:
+        # The SDK's messages quote the response and may carry request details: log codes only.
+        if error.code == 429:
+            return Answer(Outcome.RATE_LIMITED, detail="status_429")
+        return Answer(Outcome.ERROR, detail=f"status_{error.code}")
+    except _TIMEOUT_ERRORS as error:
+        return Answer(Outcome.TIMEOUT, detail=type(error).__name__)
+    except Exception as error:  # noqa: BLE001 - garbage bodies, refused connections, SDK surprises
+        return Answer(Outcome.ERROR, detail=type(error).__name__)
+    return _read(response)
+
+
+def _read(response: types.GenerateContentResponse) -> Answer:
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        return Answer(Outcome.BLOCKED, detail=f"block_reason_{_name(feedback.block_reason)}")
+    if not response.candidates:
+        return Answer(Outcome.INVALID, detail="no_candidates")
+    candidate = response.candidates[0]
+    finish = _name(candidate.finish_reason)
+    if finish in _BLOCKING_FINISH_REASONS:
+        return Answer(Outcome.BLOCKED, detail=f"finish_{finish}")
+    if finish == "MAX_TOKENS":
+        # A sentence cut off at the token cap is not shown, even if it happens to pass the checks.
+        return Answer(Outcome.INVALID, detail="finish_MAX_TOKENS")
+    parts = candidate.content.parts if candidate.content and candidate.content.parts else []
+    # response.text would do, but it warns on non-text parts and includes no thought filtering.
+    text = "".join(part.text for part in parts if part.text and not part.thought)
+    if not text:
+        return Answer(Outcome.INVALID, detail="empty")
+    return Answer(Outcome.OK, text=text)
+
+
+def _name(value: object) -> str:
+    return str(getattr(value, "value", value) or "")
