@@ -109,7 +109,7 @@ USE_TZ = True
 
 # --- Static files (WhiteNoise; the demo images are drawn by seed_demo into DEMO_STATIC_DIR) --------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 DEMO_STATIC_DIR = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [DEMO_STATIC_DIR]
 WHITENOISE_USE_FINDERS = True

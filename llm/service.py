@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from llm import gemini, images, limits
+from llm import gemini, images, limits, metrics
 from llm.checks import InvalidMessage, clean_message
 from llm.facts import CoordiFacts, UserFacts
 from llm.gemini import Answer, Outcome
@@ -218,6 +218,7 @@ def _finish(
         model=config.model,
         language=config.language,
     )
+    metrics.record(outcome=outcome.value, latency_ms=latency_ms)
     logger.info(
         "llm message coordi=%s user=%s outcome=%s latency_ms=%d image=%s detail=%s",
         coordi.id, user.id, outcome.value, latency_ms, image, detail or "-",

@@ -1,11 +1,14 @@
-"""Operational endpoints: liveness and readiness probes for the orchestrator."""
+"""Operational endpoints: liveness and readiness probes, and Prometheus metrics."""
 
 import logging
+import os
 
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import multiprocess
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +43,12 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
     )
+
+
+async def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text: this process's metrics, or every worker's when PROMETHEUS_MULTIPROC_DIR is set."""
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -16,6 +16,8 @@ from recommendations.models import (
 
 _sequence = itertools.count(1)
 BASE_TIME = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+# Nothing listens on the discard port: an image fetch fails at once, with no DNS look-up to wait on.
+IMAGE_HOST = "http://127.0.0.1:9"
 
 
 def make_user(*, email: str | None = None, name: str = "김민지", gender: str = "female", **fields) -> User:
@@ -41,7 +43,7 @@ def make_item(*, category: str = "top", images: int = 1, **fields) -> Item:
     )
     for position in range(images):
         ItemImage.objects.create(
-            item=item, image_url=f"https://cdn.example.com/items/{item.pk}-{position}.jpg", position=position
+            item=item, image_url=f"{IMAGE_HOST}/items/{item.pk}-{position}.jpg", position=position
         )
     return item
 
@@ -65,7 +67,7 @@ def make_coordi(
     for position in range(images):
         CoordiImage.objects.create(
             coordi=coordi,
-            image_url=f"https://cdn.example.com/coordis/{coordi.pk}-{position}.jpg",
+            image_url=f"{IMAGE_HOST}/coordis/{coordi.pk}-{position}.jpg",
             is_main=position == main_image,
             position=position,
         )

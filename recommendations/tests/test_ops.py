@@ -53,3 +53,28 @@ def test_the_api_docs_page_is_served_without_a_cdn(client):
 
     assert response.status_code == 200
     assert b"cdn.jsdelivr.net" not in response.content
+
+
+@pytest.mark.django_db
+def test_metrics_count_message_outcomes_and_pages(client, standin):
+    from recommendations.tests.factories import make_coordi, make_user, token_for
+
+    make_coordi()
+    auth = {"Authorization": f"Bearer {token_for(make_user())}"}
+
+    def sample(text: str, name: str) -> float:
+        line = next((line for line in text.splitlines() if line.startswith(name + " ")), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    before = client.get("/metrics").content.decode()
+    client.get("/api/recommendations", headers=auth)
+    response = client.get("/metrics")
+    after = response.content.decode()
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    ok = 'llm_messages_total{outcome="ok"}'
+    assert sample(after, ok) == sample(before, ok) + 1
+    pages = "recommendations_page_seconds_count"
+    assert sample(after, pages) == sample(before, pages) + 1
+    assert "llm_calls_in_flight 0.0" in after

@@ -1,0 +1,121 @@
+"""llmMessage through the API, against the Gemini stand-in: filled, isolated per outfit, optional."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from llm.standin import Behaviour, ImageRoute
+from recommendations.models import CoordiImage
+
+from .factories import make_coordi, make_user, token_for
+
+URL = "/api/recommendations"
+pytestmark = pytest.mark.django_db
+
+# The smallest valid PNG: a signature the image fetcher sniffs, and bytes the stand-in decodes.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4e80000000049454e44ae426082"
+)
+
+
+@pytest.fixture
+def user():
+    return make_user(name="박서연", gender="female")
+
+
+@pytest.fixture
+def auth(user):
+    return {"Authorization": f"Bearer {token_for(user)}"}
+
+
+def outfits(client, auth, **params):
+    response = client.get(URL, params, headers=auth)
+    assert response.status_code == 200
+    return response.json()["data"]["outfits"]
+
+
+def test_every_outfit_gets_its_message_written_from_its_facts(client, auth, standin):
+    coordis = [
+        make_coordi(style="street", season="winter", description=f"패딩과 카고 팬츠 룩 {n}")
+        for n in range(3)
+    ]
+
+    shown = outfits(client, auth)
+
+    assert len(standin.requests) == 3
+    assert all(outfit["llmMessage"] and "박서연" in outfit["llmMessage"] for outfit in shown)
+    prompts = sorted(request.prompt for request in standin.requests)
+    for coordi, prompt in zip(sorted(coordis, key=lambda c: c.description), prompts):
+        assert coordi.description in prompt
+        assert "박서연" in prompt
+        assert "street" in prompt and "winter" in prompt
+
+
+def test_the_main_image_goes_to_gemini(client, auth, standin):
+    coordi = make_coordi(images=1, main_image=0)
+    url = standin.add_image("main.png", ImageRoute(body=PNG, content_type="image/png"))
+    CoordiImage.objects.filter(coordi=coordi).update(image_url=url)
+
+    outfits(client, auth)
+
+    [request] = standin.requests
+    [image] = request.images
+    assert image.data == PNG
+    assert image.mime_type == "image/png"
+
+
+def test_one_outfits_failure_costs_only_that_outfits_message(client, auth, standin):
+    faults = {
+        "safety": Behaviour("safety"),
+        "error": Behaviour("error"),
+        "rate_limited": Behaviour("rate_limited"),
+        "garbage": Behaviour("garbage"),
+        "block_reason": Behaviour("block_reason"),
+        "too_long": Behaviour("text", text="서연님, " + "정말 " * 30 + "멋져요 🌸"),
+    }
+    failing = {}
+    for fault, behaviour in faults.items():
+        coordi = make_coordi(description=f"문제가 생기는 코디 [{fault}]")
+        standin.when(f"[{fault}]", behaviour)
+        failing[coordi.id] = fault
+    healthy = {make_coordi(description=f"멀쩡한 코디 {n}").id for n in range(4)}
+
+    shown = {outfit["id"]: outfit["llmMessage"] for outfit in outfits(client, auth)}
+
+    assert {coordi_id for coordi_id, message in shown.items() if message is None} == set(failing)
+    assert {coordi_id for coordi_id, message in shown.items() if message} == healthy
+
+
+def test_a_hung_gemini_is_cut_at_the_deadline_and_the_page_is_served(client, auth, standin, settings):
+    settings.LLM_TIMEOUT_SECONDS = 1
+    standin.set_default(Behaviour("hang"))
+    make_coordi()
+    make_coordi()
+
+    shown = outfits(client, auth)
+
+    assert [outfit["llmMessage"] for outfit in shown] == [None, None]
+    assert standin.wait_until(lambda server: server.disconnects == 2, timeout=10)
+
+
+def test_without_a_key_no_call_is_made_and_messages_are_null(client, auth, standin, settings):
+    settings.GOOGLE_API_KEY = ""
+    make_coordi()
+
+    shown = outfits(client, auth)
+
+    assert shown[0]["llmMessage"] is None
+    assert standin.requests == []
+
+
+def test_messages_add_no_queries(client, auth, standin, settings):
+    for _ in range(5):
+        make_coordi()
+    with CaptureQueriesContext(connection) as with_messages:
+        assert all(outfit["llmMessage"] for outfit in outfits(client, auth))
+    settings.GOOGLE_API_KEY = ""
+    with CaptureQueriesContext(connection) as without:
+        outfits(client, auth)
+
+    assert len(with_messages) == len(without)
