@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from llm import limits
+from llm import limits, quota
 from llm.standin import GeminiStandIn
 
 
@@ -51,6 +51,9 @@ def standin(standin_server: GeminiStandIn, settings: Any) -> Iterator[GeminiStan
     settings.LLM_MAX_CONCURRENCY = 10
     settings.LLM_MAX_IN_FLIGHT = 100
     settings.LLM_MESSAGE_LANGUAGE = "ko"
+    settings.LLM_MESSAGE_SCOPE = "user"
+    settings.LLM_RATE_LIMIT = ""
+    quota.reset()
     yield standin_server
     # Every slot taken by the test was given back, whatever happened to its calls.
     assert limits.in_flight_limiter().active == 0

@@ -176,6 +176,10 @@ LLM_IMAGE_ALLOWED_HOSTS = env.list(
 LLM_MAX_CONCURRENCY = env.int("LLM_MAX_CONCURRENCY", default=10)
 LLM_MAX_IN_FLIGHT = env.int("LLM_MAX_IN_FLIGHT", default=100)
 LLM_MESSAGE_LANGUAGE = env.str("LLM_MESSAGE_LANGUAGE", default="ko")
+LLM_RATE_LIMIT = env.str("LLM_RATE_LIMIT", default="")
+LLM_CACHE_TTL_SECONDS = env.int("LLM_CACHE_TTL_SECONDS", default=86400)
+LLM_FAILURE_TTL_SECONDS = env.int("LLM_FAILURE_TTL_SECONDS", default=60)
+LLM_MESSAGE_SCOPE = env.str("LLM_MESSAGE_SCOPE", default="user")
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -53,6 +53,35 @@ def clean_message(raw: str | None) -> str:
     return text
 
 
+def clean_template(raw: str | None, *, placeholder: str) -> str:
+    """A shared-scope answer: the rules above, opening with the one `placeholder` for the reader's
+    name (as the prompt asks), and a valid message left when the name is taken out."""
+    text = clean_message(raw)
+    if text.count(placeholder) != 1 or not text.startswith(placeholder):
+        raise InvalidMessage("placeholder")
+    clean_message(without_name(text, placeholder=placeholder))
+    return text
+
+
+def render_template(template: str, *, name: str, placeholder: str) -> str:
+    """The template with the reader's name in, or its nameless form when the name would break a rule."""
+    if name:
+        try:
+            return clean_message(template.replace(placeholder, name))
+        except InvalidMessage:
+            pass
+    return without_name(template, placeholder=placeholder)
+
+
+def without_name(template: str, *, placeholder: str) -> str:
+    """`{name}님, 봄 룩이에요 🌸` → `봄 룩이에요 🌸`; `{name}, this look… ✨` → `This look… ✨`."""
+    rest = template.removeprefix(placeholder)
+    for honorific in ("님", "씨"):
+        rest = rest.removeprefix(honorific)
+    rest = rest.lstrip(" ,，!~")
+    return rest[:1].upper() + rest[1:]
+
+
 def count_chars(text: str) -> int:
     """User-perceived characters in `text`."""
     return len(graphemes(text))

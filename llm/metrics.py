@@ -22,3 +22,15 @@ IN_FLIGHT.set_function(lambda: limits.in_flight_limiter().active)
 def record(*, outcome: str, latency_ms: int) -> None:
     MESSAGES.labels(outcome).inc()
     LATENCY.labels(outcome).observe(latency_ms / 1000)
+
+
+CACHE = Counter(
+    "llm_message_cache_total", "Outfit messages looked up in the cache, by result.", ["result"]
+)
+
+
+def record_cache(*, hits: int, misses: int) -> None:
+    if hits:
+        CACHE.labels("hit").inc(hits)
+    if misses:
+        CACHE.labels("miss").inc(misses)

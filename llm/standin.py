@@ -479,6 +479,8 @@ def _answer(behaviour: Behaviour, record: RecordedRequest) -> tuple[int, dict[st
 def _message_for(record: RecordedRequest) -> str:
     found = _NAME_LINE.search(record.prompt)
     name = found.group(1).strip() if found else ""
+    if not name and "{name}" in record.system_instruction:
+        name = "{name}"  # the shared scope: a placeholder the server fills in per reader
     if "English" in record.system_instruction:
         return f"{name}, this look was made for you ✨" if name else "This look was made for you ✨"
     return f"{name}님, 오늘 딱 어울리는 코디예요 ✨" if name else "오늘 딱 어울리는 코디예요 ✨"

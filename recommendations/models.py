@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from llm.gemini import Outcome
+
 
 class Gender(models.TextChoices):
     MALE = "male", "Male"
@@ -205,3 +207,33 @@ class UserClosetItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} saved {self.item_id}"
+
+
+class GeneratedMessage(models.Model):
+    """A record of every message asked of Gemini: what came back, how, and how long it took.
+
+    One row per call a request made (cache hits and waits on another request's call add none), so
+    merchandisers can browse them and operators can count outcomes and cost.
+    """
+
+    coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="generated_messages")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="generated_messages")
+    text = models.TextField(null=True, blank=True, help_text="The message as shown; empty when none.")
+    outcome = models.CharField(max_length=20, choices=[(o.value, o.value) for o in Outcome])
+    detail = models.CharField(max_length=60, blank=True, help_text="Why, for a failure.")
+    model = models.CharField(max_length=60)
+    prompt_version = models.CharField(max_length=30)
+    scope = models.CharField(max_length=10, default="user")
+    latency_ms = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["coordi", "-created_at"], name="message_coordi_newest"),
+            models.Index(fields=["-created_at"], name="message_newest"),
+            models.Index(fields=["outcome", "-created_at"], name="message_outcome_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.coordi_id} → {self.user_id}: {self.outcome}"

@@ -1,8 +1,26 @@
 """Writes: the operations that change data."""
 
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from asgiref.sync import sync_to_async
+
 from django.contrib.auth import authenticate
+from django.db import DatabaseError
 from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
+
+from llm.facts import CoordiFacts, UserFacts
+from llm.gemini import Outcome
+from llm.service import MessageResult, generate_message_results
+
+from .models import GeneratedMessage
+
+logger = logging.getLogger(__name__)
+
+# Strong references to message tasks outliving their request (asyncio keeps only weak ones).
+_running: set[asyncio.Task] = set()
 
 
 def issue_token(*, request: HttpRequest | None, email: str, password: str) -> str | None:
@@ -12,3 +30,57 @@ def issue_token(*, request: HttpRequest | None, email: str, password: str) -> st
         return None
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
+
+
+def record_messages(*, user_id: int, results: Sequence[MessageResult]) -> int:
+    """Keeps a GeneratedMessage for each call this request made, in one INSERT; returns the count.
+
+    Results served from the cache, made by another request, or not attempted (no key) are skipped.
+    """
+    rows = [
+        GeneratedMessage(
+            coordi_id=result.coordi_id,
+            user_id=user_id,
+            text=result.text,
+            outcome=result.outcome.value,
+            detail=result.detail[:60],
+            model=result.model,
+            prompt_version=result.prompt_version,
+            scope=result.scope,
+            latency_ms=result.latency_ms,
+        )
+        for result in results
+        if not result.cached and result.outcome is not Outcome.NO_KEY
+    ]
+    if not rows:
+        return 0
+    try:
+        GeneratedMessage.objects.bulk_create(rows)
+    except DatabaseError:
+        # An outfit deleted meanwhile, a database hiccup: the page is served all the same.
+        logger.warning("could not record %d generated messages", len(rows), exc_info=True)
+        return 0
+    return len(rows)
+
+
+async def outfit_messages(
+    coordis: Sequence[CoordiFacts], user: UserFacts, *, use_cache: bool = True
+) -> dict[int, str | None]:
+    """The page's messages by coordi id, each call recorded as a GeneratedMessage.
+
+    The work runs in a task of its own, shielded from the request: if the client goes away, the calls
+    already paid for still finish (within their deadline), reach the cache and are recorded.
+    """
+    task = asyncio.create_task(_messages_and_record(coordis, user, use_cache=use_cache))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return await asyncio.shield(task)
+
+
+async def _messages_and_record(
+    coordis: Sequence[CoordiFacts], user: UserFacts, *, use_cache: bool
+) -> dict[int, str | None]:
+    results = await generate_message_results(coordis, user, use_cache=use_cache)
+    if any(not result.cached and result.outcome is not Outcome.NO_KEY for result in results):
+        await sync_to_async(record_messages)(user_id=user.id, results=results)
+    return {result.coordi_id: result.text for result in results}

@@ -8,6 +8,7 @@ from ..models import Gender, Season, Style
 class PageQuerySerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=20)
+    refresh = serializers.BooleanField(default=False)
 
 
 class OutfitItemSerializer(serializers.Serializer):

@@ -10,8 +10,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from llm.service import generate_messages
-
 from .. import services
 from ..selectors import recommendation_page, user_facts
 from .serializers import (
@@ -35,20 +33,27 @@ class RecommendationsView(APIView):
         parameters=[
             OpenApiParameter("page", int, description="1-based page number (default 1)"),
             OpenApiParameter("limit", int, description="outfits per page, 1 to 50 (default 20)"),
+            OpenApiParameter(
+                "refresh", bool, description="staff only: new messages, not the stored ones"
+            ),
         ],
         responses={200: RecommendationsResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
     )
     async def get(self, request: Request) -> Response:
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        if query.validated_data["refresh"] and not request.user.is_staff:
+            raise exceptions.PermissionDenied("refresh: fresh messages are for staff only.")
         with PAGE_SECONDS.time():
             return await self._page(request, **query.validated_data)
 
-    async def _page(self, request: Request, *, page: int, limit: int) -> Response:
+    async def _page(self, request: Request, *, page: int, limit: int, refresh: bool) -> Response:
         loaded = await sync_to_async(recommendation_page)(request.user, page=page, limit=limit)
         # Plain values only past this line: the llm app never sees a model instance.
-        messages = await generate_messages(
-            [outfit.facts() for outfit in loaded.outfits], user_facts(request.user)
+        messages = await services.outfit_messages(
+            [outfit.facts() for outfit in loaded.outfits],
+            user_facts(request.user),
+            use_cache=not refresh,
         )
         data = RecommendationsDataSerializer(loaded, context={"messages": messages}).data
         return Response({"success": True, "data": data})

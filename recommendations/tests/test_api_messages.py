@@ -109,13 +109,21 @@ def test_without_a_key_no_call_is_made_and_messages_are_null(client, auth, stand
     assert standin.requests == []
 
 
-def test_messages_add_no_queries(client, auth, standin, settings):
+def test_messages_cost_one_insert_when_made_and_no_query_when_cached(client, auth, standin, settings):
     for _ in range(5):
         make_coordi()
-    with CaptureQueriesContext(connection) as with_messages:
-        assert all(outfit["llmMessage"] for outfit in outfits(client, auth))
     settings.GOOGLE_API_KEY = ""
     with CaptureQueriesContext(connection) as without:
         outfits(client, auth)
+    settings.GOOGLE_API_KEY = standin.api_key
 
-    assert len(with_messages) == len(without)
+    with CaptureQueriesContext(connection) as cold:
+        assert all(outfit["llmMessage"] for outfit in outfits(client, auth))
+    with CaptureQueriesContext(connection) as warm:
+        assert all(outfit["llmMessage"] for outfit in outfits(client, auth))
+
+    inserts = [q["sql"] for q in cold.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1 and "recommendations_generatedmessage" in inserts[0]
+    assert len(cold) == len(without) + 1
+    assert len(warm) == len(without)
+    assert len(standin.requests) == 5
