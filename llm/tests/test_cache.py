@@ -1,0 +1,304 @@
+"""Messages paid for once: cache keys, failure memory, single-flight, the rate limit, the shared scope."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from llm import service
+from llm.facts import UserFacts
+from llm.service import generate_message_results
+from llm.standin import Behaviour
+
+ROOT = Path(__file__).resolve().parents[2]
+
+redis_only = pytest.mark.skipif(
+    not django_settings.CACHES["default"]["BACKEND"].endswith("RedisCache"),
+    reason="needs CACHE_URL=redis://… (CI sets it): several processes share only a Redis cache",
+)
+
+
+def texts(results):
+    return [result.text for result in results]
+
+
+def test_a_cached_message_costs_no_call(standin, run, make_coordi, user):
+    coordis = [make_coordi() for _ in range(3)]
+
+    first = run(generate_message_results(coordis, user))
+    second = run(generate_message_results(coordis, user))
+
+    assert len(standin.requests) == 3
+    assert all(text for text in texts(first))
+    assert texts(second) == texts(first)
+    assert [r.cached for r in first] == [False] * 3
+    assert [r.cached for r in second] == [True] * 3
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda coordi, user: (replace(coordi, version="2026-11-26T10:00:00+00:00"), user),
+                     id="the outfit was edited"),
+        pytest.param(lambda coordi, user: (replace(coordi, image_url="https://img.example/2.jpg"), user),
+                     id="its main image changed"),
+        pytest.param(lambda coordi, user: (coordi, replace(user, name="서연")), id="the reader renamed"),
+    ],
+)  # fmt: skip
+def test_what_changes_the_message_changes_the_key(standin, run, make_coordi, user, settings, change):
+    settings.LLM_IMAGE_ALLOWED_HOSTS = []  # the changed image URL is never fetched: it is not public
+    coordi = make_coordi()
+    run(generate_message_results([coordi], user))
+
+    changed_coordi, changed_user = change(coordi, user)
+    [result] = run(generate_message_results([changed_coordi], changed_user))
+
+    assert len(standin.requests) == 2
+    assert result.cached is False
+
+
+def test_a_new_prompt_version_or_model_is_a_new_message(standin, run, make_coordi, user, settings, monkeypatch):
+    coordi = make_coordi()
+    run(generate_message_results([coordi], user))
+
+    monkeypatch.setattr(service, "PROMPT_VERSION", "2099-01-01.1")
+    run(generate_message_results([coordi], user))
+    settings.GEMINI_MODEL = "gemini-2.5-flash-lite"
+    run(generate_message_results([coordi], user))
+    run(generate_message_results([coordi], user))
+
+    assert len(standin.requests) == 3
+
+
+def test_the_key_starts_with_coordi_and_user(settings, make_coordi, user):
+    settings.LLM_MESSAGE_SCOPE = "user"
+    coordi = make_coordi(42)
+
+    key = service._Config.from_settings().key(coordi, user)
+
+    assert key.startswith(f"llm_message:42:{user.id}:{service.PROMPT_VERSION}:{settings.GEMINI_MODEL}:")
+
+
+def test_a_failure_is_remembered_for_its_short_ttl_only(standin, run, make_coordi, user, settings):
+    settings.LLM_FAILURE_TTL_SECONDS = 1
+    standin.set_default(Behaviour("error"))
+    coordi = make_coordi()
+
+    [first] = run(generate_message_results([coordi], user))
+    [remembered] = run(generate_message_results([coordi], user))
+    assert (first.outcome, remembered.outcome, remembered.cached) == ("error", "error", True)
+    assert len(standin.requests) == 1
+
+    standin.set_default(Behaviour("ok"))
+    time.sleep(1.2)
+    [after] = run(generate_message_results([coordi], user))
+
+    assert len(standin.requests) == 2
+    assert after.text and after.cached is False
+
+
+def test_a_call_that_never_reached_gemini_is_not_remembered(standin, run, make_coordi, user, settings):
+    settings.LLM_RATE_LIMIT = "1/minute"
+    coordis = [make_coordi(), make_coordi()]
+    first = run(generate_message_results(coordis, user))
+    assert sorted(r.outcome for r in first) == ["ok", "rate_limited"]
+
+    settings.LLM_RATE_LIMIT = ""
+    second = run(generate_message_results(coordis, user))
+
+    assert all(texts(second))
+    assert len(standin.requests) == 2
+
+
+def test_calls_over_the_rate_limit_are_not_sent(standin, run, make_coordi, user, settings):
+    settings.LLM_RATE_LIMIT = "3/minute"
+    coordis = [make_coordi() for _ in range(5)]
+
+    results = run(generate_message_results(coordis, user))
+
+    assert [r.outcome for r in results].count("ok") == 3
+    limited = [r for r in results if r.outcome == "rate_limited"]
+    assert len(limited) == 2
+    assert all(r.text is None and r.sent is False for r in limited)
+    assert len(standin.requests) == 3
+
+
+def test_five_identical_pages_at_once_make_one_call_per_outfit(standin, run, make_coordi, user):
+    standin.latency = 0.3
+    coordis = [make_coordi() for _ in range(4)]
+
+    async def five_pages():
+        return await asyncio.gather(*(generate_message_results(coordis, user) for _ in range(5)))
+
+    pages = run(five_pages())
+
+    assert len(standin.requests) == 4
+    assert all(texts(page) == texts(pages[0]) and all(texts(page)) for page in pages)
+    # One page made the calls; the four others waited for them.
+    assert sorted(sum(not r.cached for r in page) for page in pages) == [0, 0, 0, 0, 4]
+
+
+def test_single_flight_holds_across_event_loops_in_threads(standin, make_coordi, user):
+    standin.latency = 0.3
+    coordis = [make_coordi() for _ in range(4)]
+    pages = []
+
+    def one_page():
+        pages.append(asyncio.run(generate_message_results(coordis, user)))
+
+    threads = [threading.Thread(target=one_page) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(pages) == 5
+    assert len(standin.requests) == 4
+    assert all(all(texts(page)) for page in pages)
+
+
+def test_waiting_for_another_requests_call_ends_at_the_deadline(standin, run, make_coordi, user, settings):
+    settings.LLM_TIMEOUT_SECONDS = 1
+    standin.set_default(Behaviour("hang"))
+    coordi = make_coordi()
+
+    async def two_pages():
+        return await asyncio.gather(
+            generate_message_results([coordi], user), generate_message_results([coordi], user)
+        )
+
+    began = time.monotonic()
+    pages = run(two_pages())
+
+    assert time.monotonic() - began < 5
+    assert [page[0].outcome for page in pages] == ["timeout", "timeout"]
+    assert len(standin.requests) == 1
+
+
+def test_an_unreachable_cache_costs_the_cache_only(standin, run, make_coordi, user, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+    coordis = [make_coordi(), make_coordi()]
+
+    results = run(generate_message_results(coordis, user))
+
+    assert all(texts(results))
+    assert len(standin.requests) == 2
+
+
+def test_staff_can_bypass_the_cache(standin, run, make_coordi, user):
+    coordi = make_coordi()
+    run(generate_message_results([coordi], user))
+
+    [fresh] = run(generate_message_results([coordi], user, use_cache=False))
+    [again] = run(generate_message_results([coordi], user))
+
+    assert len(standin.requests) == 2
+    assert fresh.cached is False
+    assert again.cached is True and again.text == fresh.text
+
+
+class TestSharedScope:
+    @pytest.fixture(autouse=True)
+    def _shared(self, standin, settings):  # after the stand-in fixture has set the defaults
+        settings.LLM_MESSAGE_SCOPE = "shared"
+
+    def test_readers_of_one_gender_share_one_call_and_see_their_own_names(
+        self, standin, run, make_coordi
+    ):
+        coordis = [make_coordi() for _ in range(3)]
+        minji = UserFacts(id=1, name="민지", gender="female")
+        seoyeon = UserFacts(id=2, name="서연", gender="female")
+
+        for_minji = run(generate_message_results(coordis, minji))
+        for_seoyeon = run(generate_message_results(coordis, seoyeon))
+
+        assert len(standin.requests) == 3
+        assert all(text.startswith("민지님, ") for text in texts(for_minji))
+        assert all(text.startswith("서연님, ") for text in texts(for_seoyeon))
+        assert all(r.scope == "shared" for r in for_minji + for_seoyeon)
+
+    def test_no_prompt_carries_a_name(self, standin, run, make_coordi):
+        coordis = [make_coordi() for _ in range(2)]
+        readers = [UserFacts(id=1, name="민지", gender="female"), UserFacts(id=3, name="준호", gender="male")]
+
+        for reader in readers:
+            run(generate_message_results(coordis, reader))
+
+        assert len(standin.requests) == 4  # one per outfit and gender
+        for request in standin.requests:
+            assert "민지" not in request.prompt and "준호" not in request.prompt
+            assert "name:" not in request.prompt
+            assert "{name}" in request.system_instruction
+
+    def test_a_name_that_would_break_the_rules_gets_the_nameless_form(self, standin, run, make_coordi):
+        long_name = UserFacts(id=9, name="가" * 45, gender="female")
+
+        [result] = run(generate_message_results([make_coordi()], long_name))
+
+        assert result.text == "오늘 딱 어울리는 코디예요 ✨"
+
+    def test_a_template_without_the_placeholder_is_refused(self, standin, run, make_coordi):
+        standin.set_default(Behaviour("text", text="오늘 딱 어울리는 코디예요 ✨"))
+
+        [result] = run(generate_message_results([make_coordi()], UserFacts(id=1, name="민지", gender="female")))
+
+        assert (result.outcome, result.detail, result.text) == ("invalid", "placeholder", None)
+
+
+_PROCESS_SCRIPT = """
+import asyncio, json, os, sys, time
+import django
+django.setup()
+from llm.facts import CoordiFacts, UserFacts
+from llm.service import generate_message_results
+coordis = [CoordiFacts(id=i, style="casual", season="spring", gender="female",
+                       description=f"two processes {i}", image_url=None, version="v1") for i in (501, 502, 503)]
+user = UserFacts(id=77, name="민지", gender="female")
+time.sleep(max(0, float(sys.argv[1]) - time.time()))
+results = asyncio.run(generate_message_results(coordis, user))
+print(json.dumps([[r.text, r.cached] for r in results]))
+"""
+
+
+@redis_only
+def test_two_processes_sharing_redis_make_one_call_per_outfit(standin, settings):
+    standin.latency = 1.0
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "CACHE_URL": os.environ["CACHE_URL"],
+        "GOOGLE_API_KEY": standin.api_key,
+        "GEMINI_BASE_URL": standin.base_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    # Both start their page at the same moment, once Django is loaded in each.
+    start_at = str(time.time() + 4)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", _PROCESS_SCRIPT, start_at], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [process.communicate(timeout=60) for process in processes]
+
+    assert all(process.returncode == 0 for process in processes), outputs
+    pages = [json.loads(stdout) for stdout, _ in outputs]
+    assert len(standin.requests) == 3
+    assert all(all(text for text, _ in page) for page in pages)
+    assert [text for text, _ in pages[0]] == [text for text, _ in pages[1]]
+    # Between them, each outfit was made once and waited for once.
+    assert sorted(cached for page in pages for _, cached in page) == [False] * 3 + [True] * 3

@@ -1,0 +1,116 @@
+"""Through the API: GeneratedMessage records, the staff-only refresh, and the shared scope."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from llm.prompts import PROMPT_VERSION
+from llm.standin import Behaviour
+from recommendations import services
+from recommendations.models import GeneratedMessage
+from recommendations.selectors import recommendation_page, user_facts
+
+from .factories import make_coordi, make_user, token_for
+
+URL = "/api/recommendations"
+
+
+def page(client, user, **params):
+    response = client.get(URL, params, headers={"Authorization": f"Bearer {token_for(user)}"})
+    return response
+
+
+@pytest.mark.django_db
+def test_each_call_is_recorded_once(client, standin):
+    user = make_user(name="박서연")
+    good, blocked = make_coordi(description="좋은 코디"), make_coordi(description="막히는 코디 [blocked]")
+    standin.when("[blocked]", Behaviour("safety"))
+
+    shown = {o["id"]: o["llmMessage"] for o in page(client, user).json()["data"]["outfits"]}
+    page(client, user)  # cached: no new call, no new row
+
+    rows = {row.coordi_id: row for row in GeneratedMessage.objects.all()}
+    assert set(rows) == {good.id, blocked.id}
+    assert rows[good.id].text == shown[good.id] and rows[good.id].outcome == "ok"
+    assert rows[blocked.id].text is None and rows[blocked.id].outcome == "blocked"
+    for row in rows.values():
+        assert row.user_id == user.id
+        assert (row.model, row.prompt_version, row.scope) == ("gemini-2.5-flash", PROMPT_VERSION, "user")
+        assert 0 <= row.latency_ms < 10_000
+
+
+@pytest.mark.django_db
+def test_nothing_is_recorded_without_a_key(client, standin, settings):
+    settings.GOOGLE_API_KEY = ""
+    make_coordi()
+
+    page(client, make_user())
+
+    assert not GeneratedMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_staff_can_ask_for_fresh_messages(client, standin):
+    staff = make_user(is_staff=True)
+    make_coordi()
+    page(client, staff)
+
+    response = page(client, staff, refresh="true")
+
+    assert response.status_code == 200
+    assert len(standin.requests) == 2
+    assert GeneratedMessage.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_clients_cannot_bypass_the_cache(client, standin):
+    make_coordi()
+
+    response = page(client, make_user(), refresh="true")
+
+    assert response.status_code == 403
+    assert response.json()["error"] == {
+        "code": "FORBIDDEN",
+        "message": "refresh: fresh messages are for staff only.",
+    }
+    assert standin.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_calls_are_recorded_when_the_client_has_gone_away(standin):
+    standin.latency = 0.5
+    user = make_user()
+    coordis = [make_coordi() for _ in range(3)]
+    outfits = recommendation_page(user, page=1, limit=20).outfits
+    assert {o.id for o in outfits} == {c.id for c in coordis}
+
+    async def client_leaves_midway():
+        request = asyncio.ensure_future(
+            services.outfit_messages([o.facts() for o in outfits], user_facts(user))
+        )
+        await asyncio.sleep(0.1)
+        request.cancel()  # what Django's ASGI handler does when the client disconnects
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        await asyncio.gather(*services._running)
+
+    async_to_sync(client_leaves_midway)()
+
+    assert GeneratedMessage.objects.filter(user=user, outcome="ok").count() == 3
+    assert len(standin.requests) == 3
+
+
+@pytest.mark.django_db
+def test_shared_scope_one_call_per_outfit_and_gender(client, standin, settings):
+    settings.LLM_MESSAGE_SCOPE = "shared"
+    coordis = [make_coordi(gender="female") for _ in range(3)]
+    minji, seoyeon = make_user(name="민지"), make_user(name="서연")
+
+    for_minji = page(client, minji).json()["data"]["outfits"]
+    for_seoyeon = page(client, seoyeon).json()["data"]["outfits"]
+
+    assert len(standin.requests) == len(coordis)
+    assert all(o["llmMessage"].startswith("민지님, ") for o in for_minji)
+    assert all(o["llmMessage"].startswith("서연님, ") for o in for_seoyeon)
+    assert not any("민지" in r.prompt or "서연" in r.prompt for r in standin.requests)
