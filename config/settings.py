@@ -42,15 +42,17 @@ INSTALLED_APPS = [
     "llm",
 ]
 
+# Django's usual set (the admin and session sign-in need them), run inline on the event loop under
+# ASGI instead of one thread hop each: see config/middleware.py.
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.InlineSecurityMiddleware",
+    "config.middleware.whitenoise_middleware",
+    "config.middleware.InlineSessionMiddleware",
+    "config.middleware.InlineCommonMiddleware",
+    "config.middleware.InlineCsrfViewMiddleware",
+    "config.middleware.InlineAuthenticationMiddleware",
+    "config.middleware.InlineMessageMiddleware",
+    "config.middleware.InlineXFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -138,7 +140,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["recommendations.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "recommendations.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -158,6 +160,8 @@ SPECTACULAR_SETTINGS = {
 # --- Recommendations ------------------------------------------------------------------------------
 # Dotted path of the recommender class (see recommendations/recommenders.py).
 RECOMMENDER = env.str("RECOMMENDER", default="recommendations.recommenders.NewestForGender")
+# How long an outfit's cached catalogue fragment lives (an edit replaces it at once; see README).
+OUTFIT_FRAGMENT_TTL_SECONDS = env.int("OUTFIT_FRAGMENT_TTL_SECONDS", default=7 * 86400)
 
 # --- LLM (Gemini) ---------------------------------------------------------------------------------
 GOOGLE_API_KEY = env.str("GOOGLE_API_KEY", default="")

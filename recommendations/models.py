@@ -3,6 +3,8 @@
 The vocabulary is the replaced service's (see shared/CONTRACT.md): its mobile client reads it as is.
 """
 
+import secrets
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
@@ -86,6 +88,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name or self.email
 
 
+def new_catalogue_version() -> int:
+    """A fresh version token: random, so two writers never make the same one (counters can race)."""
+    return secrets.randbits(62)
+
+
 class Coordi(models.Model):
     """An outfit: a set of items worn together, shown with its images."""
 
@@ -96,6 +103,9 @@ class Coordi(models.Model):
     items = models.ManyToManyField("Item", through="CoordiItem", related_name="coordis")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Moves (recommendations/signals.py) on any change to the coordi, its images, its items or their
+    # images: the key of its cached catalogue fragment. QuerySet.update() and bulk writes bypass it.
+    catalogue_version = models.BigIntegerField(default=new_catalogue_version, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,11 +1,15 @@
-"""Reads: one page of recommendations, with everything it shows, in a fixed number of queries.
+"""Reads: one page of recommendations, in a fixed number of queries, as plain values.
 
-The rows come back as plain frozen values; nothing past this module touches a model instance, and
-the `llm` app gets only the facts it needs (llm.facts).
+The page is read in two parts. `page_state` is what depends on the user (the recommender's ids, the
+coordis' catalogue versions, likes, closet entries): a few small queries on every request.
+`load_outfits` is the catalogue part, read with prefetch_related only for outfits whose cached
+fragment (recommendations.fragments) is missing. Nothing past this module touches a model instance,
+and the `llm` app gets only the facts it needs (llm.facts).
 """
 
 import math
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch
@@ -33,7 +37,7 @@ class OutfitItem:
     price: int
     image_url: str | None
     purchase_url: str
-    is_saved: bool
+    is_saved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +48,11 @@ class Outfit:
     season: str
     style: str
     description: str
-    is_favorited: bool
     items: tuple[OutfitItem, ...]
     created_at: datetime
     updated_at: datetime
+    catalogue_version: int
+    is_favorited: bool = False
 
     def facts(self) -> CoordiFacts:
         return CoordiFacts(
@@ -60,13 +65,26 @@ class Outfit:
             version=self.updated_at.isoformat(),
         )
 
+    def for_user(self, *, favorited: Collection[int], saved: Collection[int]) -> "Outfit":
+        """This outfit as one user sees it: their like and their closet marked."""
+        return replace(
+            self,
+            is_favorited=self.id in favorited,
+            items=tuple(replace(item, is_saved=item.id in saved) for item in self.items),
+        )
+
 
 @dataclass(frozen=True, slots=True)
-class OutfitPage:
-    outfits: tuple[Outfit, ...]
+class PageState:
+    """What a page needs that depends on the user; small, read on every request."""
+
     page: int
     limit: int
     total: int
+    # The coordis to show, in the recommender's order, with their catalogue versions.
+    versions: dict[int, int]
+    favorited: frozenset[int]
+    saved: frozenset[int]
 
     @property
     def total_pages(self) -> int:
@@ -81,30 +99,64 @@ class OutfitPage:
         return self.page > 1
 
 
+@dataclass(frozen=True, slots=True)
+class OutfitPage:
+    """A page of outfits as one user sees them (what the DRF serializers describe)."""
+
+    outfits: tuple[Outfit, ...]
+    page: int
+    limit: int
+    total: int
+
+    total_pages = PageState.total_pages
+    has_next = PageState.has_next
+    has_prev = PageState.has_prev
+
+
 def user_facts(user: User) -> UserFacts:
     return UserFacts(id=user.pk, name=user.name, gender=user.gender)
 
 
-def _first_image_url(images) -> str | None:
-    return images[0].image_url if images else None
+def page_state(user: User, *, page: int, limit: int) -> PageState:
+    """The recommender's page of ids, their versions, and this user's likes and saved items on it.
 
-
-def recommendation_page(user: User, *, page: int, limit: int) -> OutfitPage:
-    """The user's page of outfits, in the recommender's order, with isFavorited / isSaved."""
+    Four queries whatever the page size: count, ids, versions with likes, closet entries.
+    """
     recommended = get_recommender().recommend(user, offset=(page - 1) * limit, limit=limit)
-    if not recommended.coordi_ids:
-        return OutfitPage(outfits=(), page=page, limit=limit, total=recommended.total)
-
-    coordis = (
-        Coordi.objects.filter(id__in=recommended.coordi_ids)
-        .only("id", "gender", "season", "style", "description", "created_at", "updated_at")
+    ids = recommended.coordi_ids
+    if not ids:
+        return PageState(page=page, limit=limit, total=recommended.total, versions={},
+                         favorited=frozenset(), saved=frozenset())  # fmt: skip
+    rows = (
+        Coordi.objects.filter(id__in=ids)
         .annotate(
-            is_favorited=Exists(
+            liked=Exists(
                 UserCoordiInteraction.objects.filter(
                     user=user, coordi=OuterRef("pk"), action=UserCoordiInteraction.Action.LIKE
                 )
             )
         )
+        .values_list("id", "catalogue_version", "liked")
+    )
+    found = {coordi_id: (version, liked) for coordi_id, version, liked in rows}
+    saved = UserClosetItem.objects.filter(user=user, item__coordi_items__coordi_id__in=ids)
+    return PageState(
+        page=page,
+        limit=limit,
+        total=recommended.total,
+        # The recommender's order, exactly; an id deleted since it was recommended is dropped.
+        versions={coordi_id: found[coordi_id][0] for coordi_id in ids if coordi_id in found},
+        favorited=frozenset(coordi_id for coordi_id, (_, liked) in found.items() if liked),
+        saved=frozenset(saved.values_list("item_id", flat=True)),
+    )
+
+
+def load_outfits(coordi_ids: Iterable[int]) -> dict[int, Outfit]:
+    """The catalogue part of these outfits, by id, in four queries whatever their number."""
+    coordis = (
+        Coordi.objects.filter(id__in=list(coordi_ids))
+        .only("id", "gender", "season", "style", "description", "created_at", "updated_at",
+              "catalogue_version")  # fmt: skip
         .prefetch_related(
             # Main image first, then by position: the first one is the outfit's imageUrl.
             Prefetch(
@@ -116,21 +168,8 @@ def recommendation_page(user: User, *, page: int, limit: int) -> OutfitPage:
             Prefetch(
                 "coordi_items",
                 queryset=CoordiItem.objects.select_related("item")
-                .only(
-                    "id",
-                    "coordi_id",
-                    "item__id",
-                    "item__name",
-                    "item__category",
-                    "item__brand",
-                    "item__price",
-                    "item__purchase_url",
-                )
-                .annotate(
-                    is_saved=Exists(
-                        UserClosetItem.objects.filter(user=user, item_id=OuterRef("item_id"))
-                    )
-                )
+                .only("id", "coordi_id", "item__id", "item__name", "item__category", "item__brand",
+                      "item__price", "item__purchase_url")  # fmt: skip
                 .order_by("position", "id")
                 .prefetch_related(
                     Prefetch(
@@ -143,7 +182,7 @@ def recommendation_page(user: User, *, page: int, limit: int) -> OutfitPage:
             ),
         )
     )
-    by_id = {
+    return {
         coordi.id: Outfit(
             id=coordi.id,
             image_url=_first_image_url(coordi.images.all()),
@@ -151,7 +190,6 @@ def recommendation_page(user: User, *, page: int, limit: int) -> OutfitPage:
             season=coordi.season,
             style=coordi.style,
             description=coordi.description,
-            is_favorited=coordi.is_favorited,
             items=tuple(
                 OutfitItem(
                     id=entry.item.id,
@@ -161,15 +199,29 @@ def recommendation_page(user: User, *, page: int, limit: int) -> OutfitPage:
                     price=entry.item.price,
                     image_url=_first_image_url(entry.item.images.all()),
                     purchase_url=entry.item.purchase_url,
-                    is_saved=entry.is_saved,
                 )
                 for entry in coordi.coordi_items.all()
             ),
             created_at=coordi.created_at,
             updated_at=coordi.updated_at,
+            catalogue_version=coordi.catalogue_version,
         )
         for coordi in coordis
     }
-    # The recommender's order, exactly; an id deleted since it was recommended is dropped.
-    outfits = tuple(by_id[coordi_id] for coordi_id in recommended.coordi_ids if coordi_id in by_id)
-    return OutfitPage(outfits=outfits, page=page, limit=limit, total=recommended.total)
+
+
+def recommendation_page(user: User, *, page: int, limit: int) -> OutfitPage:
+    """The user's page read straight from the database (no cached fragment): for commands, the
+    admin and as the reference the fast path is tested against."""
+    state = page_state(user, page=page, limit=limit)
+    loaded = load_outfits(state.versions)
+    outfits = tuple(
+        loaded[coordi_id].for_user(favorited=state.favorited, saved=state.saved)
+        for coordi_id in state.versions
+        if coordi_id in loaded
+    )
+    return OutfitPage(outfits=outfits, page=page, limit=limit, total=state.total)
+
+
+def _first_image_url(images) -> str | None:
+    return images[0].image_url if images else None

@@ -27,6 +27,7 @@ from recommendations.models import (
     UserCoordiInteraction,
 )
 
+from recommendations.signals import bump_coordis, bump_coordis_holding
 from .catalogue import CoordiSpec, DemoActivity, ItemSpec
 from .images import coordi_image_names, item_image_names
 from .vocabulary import FEMALE, MALE
@@ -233,6 +234,11 @@ def _point_images_at(base_url: str) -> int:
             image.image_url = base_url + image.image_url[image.image_url.index(path) :]
             stale.append(image)
         model.objects.bulk_update(stale, ["image_url"], batch_size=LOOKUP_CHUNK)
+        # bulk_update sends no signals: move the outfits' versions so no cached fragment keeps old URLs.
+        if model is CoordiImage:
+            bump_coordis({image.coordi_id for image in stale})
+        else:
+            bump_coordis_holding({image.item_id for image in stale})
         rewritten += len(stale)
     return rewritten
 

@@ -113,6 +113,7 @@ def test_messages_cost_one_insert_when_made_and_no_query_when_cached(client, aut
     for _ in range(5):
         make_coordi()
     settings.GOOGLE_API_KEY = ""
+    outfits(client, auth)  # the outfit fragments cached: only the messages differ below
     with CaptureQueriesContext(connection) as without:
         outfits(client, auth)
     settings.GOOGLE_API_KEY = standin.api_key

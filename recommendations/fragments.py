@@ -1,0 +1,104 @@
+"""Outfit fragments: the catalogue part of each outfit's JSON, made once and cached.
+
+A fragment is everything the API shows of an outfit except what depends on the reader (isFavorited,
+llmMessage, the items' isSaved), rendered by the API's own serializer and cached under the coordi's id
+and catalogue version (Coordi.catalogue_version, moved by recommendations/signals.py on any edit), so
+an edited outfit is never served from an old fragment. A page reads its fragments in one get_many;
+only the missing ones are read from the database (prefetch_related) and stored, in one more hop.
+"""
+
+import logging
+from collections.abc import Mapping
+
+import orjson
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+
+from llm.facts import CoordiFacts
+
+from .api.serializers import OutfitSerializer
+from .selectors import Outfit, load_outfits
+
+logger = logging.getLogger(__name__)
+
+# Part of every key: bump it when a fragment's shape changes, and old fragments are never read.
+FRAGMENT_SCHEMA = 1
+
+Fragment = dict  # {"json": <the outfit's catalogue JSON>, "updatedAt": <ISO 8601, the message facts' version>}
+
+
+def fragment_key(coordi_id: int, version: int) -> str:
+    return f"outfit_fragment:{FRAGMENT_SCHEMA}:{coordi_id}:{version}"
+
+
+def make_fragment(outfit: Outfit) -> Fragment:
+    data = OutfitSerializer(outfit, context={"messages": {}}).data
+    # Plain dicts and lists (not DRF's ReturnDict): smaller to pickle, faster to read back.
+    return {"json": orjson.loads(orjson.dumps(data)), "updatedAt": outfit.updated_at.isoformat()}
+
+
+async def outfit_fragments(versions: Mapping[int, int]) -> dict[int, Fragment]:
+    """The fragments of these coordis (id → catalogue version), from the cache or made now.
+
+    A coordi deleted since its version was read has none.
+    """
+    if not versions:
+        return {}
+    keys = {coordi_id: fragment_key(coordi_id, version) for coordi_id, version in versions.items()}
+    found = await sync_to_async(_read)(list(keys.values()))
+    fragments = {coordi_id: found[key] for coordi_id, key in keys.items() if key in found}
+    missing = [coordi_id for coordi_id in keys if coordi_id not in fragments]
+    if missing:
+        fragments.update(await sync_to_async(_make_and_store)(missing))
+    return fragments
+
+
+def _read(keys: list[str]) -> dict[str, Fragment]:
+    try:
+        return cache.get_many(keys)
+    except Exception as error:  # noqa: BLE001 - without the cache, the page is read from the database
+        logger.warning("outfit fragments unreadable (%s): read from the database", type(error).__name__)
+        return {}
+
+
+def _make_and_store(coordi_ids: list[int]) -> dict[int, Fragment]:
+    outfits = load_outfits(coordi_ids)
+    fragments = {coordi_id: make_fragment(outfit) for coordi_id, outfit in outfits.items()}
+    try:
+        # Under the version read with the data, which is at least as new as the page's.
+        cache.set_many(
+            {fragment_key(o.id, o.catalogue_version): fragments[o.id] for o in outfits.values()},
+            timeout=settings.OUTFIT_FRAGMENT_TTL_SECONDS,
+        )
+    except Exception as error:  # noqa: BLE001
+        logger.warning("outfit fragments unwritable (%s)", type(error).__name__)
+    return fragments
+
+
+def fragment_facts(fragment: Fragment) -> CoordiFacts:
+    """What the llm app needs of an outfit, from its fragment (the same as Outfit.facts())."""
+    outfit = fragment["json"]
+    return CoordiFacts(
+        id=outfit["id"],
+        style=outfit["style"],
+        season=outfit["season"],
+        gender=outfit["gender"],
+        description=outfit["description"],
+        image_url=outfit["imageUrl"],
+        version=fragment["updatedAt"],
+    )
+
+
+def render_outfit(
+    fragment: Fragment, *, favorited: bool, saved: frozenset[int], message: str | None
+) -> dict:
+    """The outfit's JSON for one reader: the fragment with their like, message and saved items."""
+    outfit = fragment["json"]
+    # Overriding keys keeps their place: the payload's field order is the serializer's.
+    return {
+        **outfit,
+        "isFavorited": favorited,
+        "llmMessage": message,
+        "items": [{**item, "isSaved": item["id"] in saved} for item in outfit["items"]],
+    }
