@@ -231,3 +231,40 @@ def test_random_edits_never_serve_a_stale_fragment(client, batches):
                 _apply(kind, pick, text, user)
             assert fast(client, user) == reference(user)
         transaction.set_rollback(True)
+
+
+def test_refresh_outfit_fragments_after_a_bulk_write(client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    coordi = make_coordi()
+    user = make_user()
+    fast(client, user)
+    Item.objects.filter(coordis=coordi).update(name="몰래 바뀐 이름")  # sends no signal
+    assert fast(client, user) != reference(user)  # as the README warns
+
+    out = StringIO()
+    call_command("refresh_outfit_fragments", stdout=out)
+
+    assert fast(client, user) == reference(user)
+    assert out.getvalue().startswith("1 outfit fragments")
+
+
+def test_seed_demo_on_another_port_is_seen_through_the_fragments(client, settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from recommendations.models import User
+
+    settings.DEMO_STATIC_DIR = tmp_path
+    call_command("seed_demo", "--coordis", "4", "--base-url", "http://127.0.0.1:8000", stdout=StringIO())
+    demo = User.objects.get(email="demo@example.com")
+    assert fast(client, demo)["outfits"][0]["imageUrl"].startswith("http://127.0.0.1:8000/")
+
+    call_command("seed_demo", "--coordis", "4", "--base-url", "http://127.0.0.1:8123", stdout=StringIO())
+
+    outfits = fast(client, demo)["outfits"]
+    assert outfits and all(o["imageUrl"].startswith("http://127.0.0.1:8123/") for o in outfits)
+    assert all(i["imageUrl"].startswith("http://127.0.0.1:8123/") for o in outfits for i in o["items"])
