@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from llm.facts import CoordiFacts
 from llm.service import generate_message_results
 
 from .models import (
@@ -25,7 +24,7 @@ from .models import (
     UserClosetItem,
     UserCoordiInteraction,
 )
-from .selectors import user_facts
+from .selectors import load_outfits, user_facts
 from .services import record_messages
 
 # A staff trial is a handful of calls paid for at once, within one page's deadline.
@@ -65,20 +64,6 @@ def main_image(coordi: Coordi) -> CoordiImage | None:
     """The image the API shows (is_main, else the first by position), from the prefetched images."""
     images = coordi.images.all()
     return min(images, key=lambda image: (not image.is_main, image.position, image.id), default=None)
-
-
-def coordi_facts(coordi: Coordi) -> CoordiFacts:
-    """The facts the API would give Gemini for this coordi (Outfit.facts()), so the cache keys match."""
-    image = main_image(coordi)
-    return CoordiFacts(
-        id=coordi.id,
-        style=coordi.style,
-        season=coordi.season,
-        gender=coordi.gender,
-        description=coordi.description,
-        image_url=image.image_url if image else None,
-        version=coordi.updated_at.isoformat(),
-    )
 
 
 @admin.register(Coordi)
@@ -149,7 +134,8 @@ class CoordiAdmin(admin.ModelAdmin):
             return
         # Fresh: the point is to see what Gemini writes now, for the person asking.
         results = async_to_sync(generate_message_results)(
-            [coordi_facts(coordi) for coordi in queryset],
+            # The facts the API gives Gemini (Outfit.facts()), so the cache keys match too.
+            [outfit.facts() for outfit in load_outfits(queryset.values_list("pk", flat=True)).values()],
             user_facts(request.user),
             use_cache=False,
         )

@@ -112,3 +112,22 @@ async def _errors_keep_the_envelope():
 
 async def asyncio_call(function, *args, **kwargs):
     return await asgiref.sync.sync_to_async(function)(*args, **kwargs)
+
+
+def test_https_is_enforced_in_production_except_for_probes(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    settings.SECURE_HSTS_SECONDS = 3600
+    async_to_sync(_https_is_enforced)()
+
+
+async def _https_is_enforced():
+    client = AsyncClient()
+    redirected = await client.get(URL)
+    probe = await client.get("/healthz")
+    secure = await client.get("/healthz", secure=True)
+
+    assert redirected.status_code == 301
+    assert redirected["Location"] == f"https://testserver{URL}"
+    assert probe.status_code == 200
+    assert secure["Strict-Transport-Security"].startswith("max-age=3600")
