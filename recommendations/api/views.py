@@ -42,6 +42,8 @@ class RecommendationsView(APIView):
         # database in that same hop. What is left in get() is cache and network, on the event loop.
         self.started = time.perf_counter()
         super().initial(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return  # answered 405 next, without reading anything
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         self.query = query.validated_data
