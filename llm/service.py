@@ -197,21 +197,20 @@ async def generate_message_results(
             settle(_stored_result(unique[coordi_id], user, config, found[key], started=started))
 
     owned, joined = _flights.claim(key for coordi_id, key in keys.items() if coordi_id not in results)
+    by_key = {key: unique[coordi_id] for coordi_id, key in keys.items()}
     try:
-        if store.is_shared():
-            taken = await store.lock(owned, seconds=math.ceil(config.timeout) + 1)
-            locked = [key for key in owned if key in taken]
-        else:
-            locked = owned
-        by_key = {key: unique[coordi_id] for coordi_id, key in keys.items()}
+        # With a shared cache, a key whose lock another process holds is waited for, not made.
+        taken = (
+            await store.lock(owned, seconds=math.ceil(config.timeout) + 1)
+            if store.is_shared()
+            else set(owned)
+        )
         async with asyncio.TaskGroup() as group:
             group.create_task(_make(
-                [by_key[key] for key in locked], user, config=config, keys=keys, started=started,
+                [by_key[key] for key in owned if key in taken], user, config=config, keys=keys, started=started,
                 deadline=deadline, settle=settle,
             ))
-            for key in owned:
-                if key in locked:
-                    continue
+            for key in (key for key in owned if key not in taken):
                 group.create_task(_await_other_process(
                     by_key[key], key, user, config=config, started=started, deadline=deadline,
                     settle=settle,
@@ -222,9 +221,11 @@ async def generate_message_results(
                     settle=settle,
                 ))
     finally:
-        # Whatever happened here, nobody waits on this request's flights past this point.
+        # Whatever happened here, nobody waits on this request's flights past this point. A flight
+        # already landed is skipped: its key may be another request's flight by now.
         for key in owned:
-            _flights.land(key, store.Stored(None, Outcome.ERROR.value))
+            if by_key[key].id not in results:
+                _flights.land(key, store.Stored(None, Outcome.ERROR.value))
     return [results[coordi_id] for coordi_id in unique]
 
 
