@@ -23,9 +23,9 @@ from .selectors import Outfit, load_outfits
 logger = logging.getLogger(__name__)
 
 # Part of every key: bump it when a fragment's shape changes, and old fragments are never read.
-FRAGMENT_SCHEMA = 1
+FRAGMENT_SCHEMA = 2
 
-Fragment = dict  # {"json": <the outfit's catalogue JSON>, "updatedAt": <ISO 8601, the message facts' version>}
+Fragment = dict  # {"json": <the outfit's catalogue JSON>, "facts": <its CoordiFacts, for the messages>}
 
 
 def fragment_key(coordi_id: int, version: int) -> str:
@@ -35,7 +35,7 @@ def fragment_key(coordi_id: int, version: int) -> str:
 def make_fragment(outfit: Outfit) -> Fragment:
     data = OutfitSerializer(outfit, context={"messages": {}}).data
     # Plain dicts and lists (not DRF's ReturnDict): smaller to pickle, faster to read back.
-    return {"json": orjson.loads(orjson.dumps(data)), "updatedAt": outfit.updated_at.isoformat()}
+    return {"json": orjson.loads(orjson.dumps(data)), "facts": outfit.facts()}
 
 
 async def outfit_fragments(versions: Mapping[int, int]) -> dict[int, Fragment]:
@@ -77,17 +77,8 @@ def _make_and_store(coordi_ids: list[int]) -> dict[int, Fragment]:
 
 
 def fragment_facts(fragment: Fragment) -> CoordiFacts:
-    """What the llm app needs of an outfit, from its fragment (the same as Outfit.facts())."""
-    outfit = fragment["json"]
-    return CoordiFacts(
-        id=outfit["id"],
-        style=outfit["style"],
-        season=outfit["season"],
-        gender=outfit["gender"],
-        description=outfit["description"],
-        image_url=outfit["imageUrl"],
-        version=fragment["updatedAt"],
-    )
+    """What the llm app needs of an outfit: Outfit.facts(), kept in the fragment when it was made."""
+    return fragment["facts"]
 
 
 def render_outfit(

@@ -50,7 +50,7 @@ def record_messages(*, user_id: int, results: Sequence[MessageResult]) -> int:
             latency_ms=result.latency_ms,
         )
         for result in results
-        if not result.cached and result.outcome is not Outcome.NO_KEY
+        if _called_here(result)
     ]
     if not rows:
         return 0
@@ -61,6 +61,11 @@ def record_messages(*, user_id: int, results: Sequence[MessageResult]) -> int:
         logger.warning("could not record %d generated messages", len(rows), exc_info=True)
         return 0
     return len(rows)
+
+
+def _called_here(result: MessageResult) -> bool:
+    """Whether this request made the attempt: not from the cache or another request, not keyless."""
+    return not result.cached and result.outcome is not Outcome.NO_KEY
 
 
 async def outfit_messages(
@@ -81,6 +86,6 @@ async def _messages_and_record(
     coordis: Sequence[CoordiFacts], user: UserFacts, *, use_cache: bool
 ) -> dict[int, str | None]:
     results = await generate_message_results(coordis, user, use_cache=use_cache)
-    if any(not result.cached and result.outcome is not Outcome.NO_KEY for result in results):
+    if any(_called_here(result) for result in results):
         await sync_to_async(record_messages)(user_id=user.id, results=results)
     return {result.coordi_id: result.text for result in results}

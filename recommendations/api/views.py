@@ -20,6 +20,7 @@ from .renderers import ORJSONRenderer
 from .serializers import (
     ErrorSerializer,
     PageQuerySerializer,
+    PaginationSerializer,
     RecommendationsResponseSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
@@ -80,13 +81,7 @@ class RecommendationsView(APIView):
             )
             for coordi_id in shown
         ]
-        pagination = {
-            "currentPage": state.page,
-            "totalPages": state.total_pages,
-            "totalItems": state.total,
-            "hasNext": state.has_next,
-            "hasPrev": state.has_prev,
-        }
+        pagination = PaginationSerializer(state).data
         body = {"success": True, "data": {"outfits": outfits, "pagination": pagination}}
         PAGE_SECONDS.observe(time.perf_counter() - self.started)
         # Rendered here: Django would render a DRF Response in a thread, one more hop per page.
