@@ -6,6 +6,7 @@ Every name is documented once, in the README's environment table.
 from pathlib import Path
 
 import environ
+import limits
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -188,9 +189,18 @@ LLM_MAX_CONCURRENCY = env.int("LLM_MAX_CONCURRENCY", default=10)
 LLM_MAX_IN_FLIGHT = env.int("LLM_MAX_IN_FLIGHT", default=100)
 LLM_MESSAGE_LANGUAGE = env.str("LLM_MESSAGE_LANGUAGE", default="ko")
 LLM_RATE_LIMIT = env.str("LLM_RATE_LIMIT", default="")
+if LLM_RATE_LIMIT.strip():
+    try:
+        limits.parse(LLM_RATE_LIMIT)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"LLM_RATE_LIMIT must look like 1000/minute (or be empty), not {LLM_RATE_LIMIT!r}."
+        ) from None
 LLM_CACHE_TTL_SECONDS = env.int("LLM_CACHE_TTL_SECONDS", default=86400)
 LLM_FAILURE_TTL_SECONDS = env.int("LLM_FAILURE_TTL_SECONDS", default=60)
 LLM_MESSAGE_SCOPE = env.str("LLM_MESSAGE_SCOPE", default="user")
+if LLM_MESSAGE_SCOPE not in ("user", "shared"):
+    raise ImproperlyConfigured(f"LLM_MESSAGE_SCOPE must be user or shared, not {LLM_MESSAGE_SCOPE!r}.")
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -42,10 +42,6 @@ class Flights(Generic[T]):
         if flight is not None and not flight.done():
             flight.set_result(value)
 
-    def in_flight(self) -> int:
-        with self._lock:
-            return len(self._flights)
-
 
 async def wait(flight: Future[T], *, timeout: float) -> T:
     """The flight's value; TimeoutError after `timeout` s. Giving up never cancels the flight itself."""

@@ -43,11 +43,10 @@ from llm.prompts import (
 logger = logging.getLogger("llm")
 
 __all__ = [
-    "MessageResult", "Outcome", "SCOPES", "aclose", "generate_message", "generate_message_results",
+    "MessageResult", "Outcome", "aclose", "generate_message", "generate_message_results",
     "generate_messages", "reset",
 ]
 
-SCOPES = ("user", "shared")
 # Seconds between two looks at the cache while another process makes a message.
 _POLL_SECONDS = 0.1
 _flights: flights.Flights[store.Stored] = flights.Flights()

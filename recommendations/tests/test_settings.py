@@ -36,3 +36,13 @@ def test_debug_off_starts_with_a_real_key():
     result = load_settings(DEBUG="false", SECRET_KEY="x" * 64, ALLOWED_HOSTS="api.example.com")
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("LLM_RATE_LIMIT", "lots"), ("LLM_MESSAGE_SCOPE", "everyone")]
+)
+def test_a_malformed_llm_setting_stops_the_start_with_one_line(name, value):
+    result = load_settings(**{name: value})
+
+    assert result.returncode != 0
+    assert f"{name} must" in result.stderr.strip().splitlines()[-1]
