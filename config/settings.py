@@ -77,23 +77,44 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=3.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI, persistent connections leak across threads: Django asks for CONN_MAX_AGE=0 and
-    # offers its psycopg 3 pool instead (a fresh connection costs ~5 ms per request here).
+    # offers its psycopg 3 pool instead (a fresh connection costs ~5 ms per request here). Every
+    # thread hop gives its connection back (recommendations/connections.py).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    # With the pool, this is psycopg_pool's check on checkout: a connection the server closed is
+    # replaced before a request gets it, instead of costing that request a 500.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    # An unreachable server answers within this, not the operating system's minutes (libpq's floor: 2).
+    options.setdefault("connect_timeout", max(2, round(DATABASE_POOL_TIMEOUT)))
+    options["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
-        "timeout": 10,
+        # How long a request waits for a connection before it fails (and /readyz says 503).
+        "timeout": DATABASE_POOL_TIMEOUT,
+        "name": "django",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------------
+# Redis socket timeouts: a hung Redis costs a page at most about this (config/cache.py).
+CACHE_TIMEOUT_SECONDS = env.float("CACHE_TIMEOUT_SECONDS", default=0.25)
 CACHES = {
     "default": env.cache_url(
-        "CACHE_URL", default="locmemcache://fashion-recommendations"
+        "CACHE_URL", default="locmemcache://fashion-recommendations", backend=None
     )
 }
+if CACHES["default"]["BACKEND"] in ("django_redis.cache.RedisCache",
+                                     "django.core.cache.backends.redis.RedisCache"):  # fmt: skip
+    # django-redis: one connection pool per process, shared by every request (Django's own Redis
+    # backend builds a client, and a connection, per request under ASGI).
+    CACHES["default"]["BACKEND"] = "django_redis.cache.RedisCache"
+    cache_options = CACHES["default"].setdefault("OPTIONS", {})
+    cache_options.setdefault("SOCKET_CONNECT_TIMEOUT", CACHE_TIMEOUT_SECONDS)
+    cache_options.setdefault("SOCKET_TIMEOUT", CACHE_TIMEOUT_SECONDS)
+    cache_options.setdefault("CONNECTION_POOL_CLASS", "config.cache.FailFastConnectionPool")
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "recommendations.User"
@@ -198,6 +219,9 @@ if LLM_RATE_LIMIT.strip():
         ) from None
 LLM_CACHE_TTL_SECONDS = env.int("LLM_CACHE_TTL_SECONDS", default=86400)
 LLM_FAILURE_TTL_SECONDS = env.int("LLM_FAILURE_TTL_SECONDS", default=60)
+# How long a page waits for its messages; empty: for every one (each is bounded on its own). Those
+# not ready by then are still made, cached and recorded.
+LLM_RESPONSE_DEADLINE_SECONDS = env.float("LLM_RESPONSE_DEADLINE_SECONDS", default=None)
 LLM_MESSAGE_SCOPE = env.str("LLM_MESSAGE_SCOPE", default="user")
 if LLM_MESSAGE_SCOPE not in ("user", "shared"):
     raise ImproperlyConfigured(f"LLM_MESSAGE_SCOPE must be user or shared, not {LLM_MESSAGE_SCOPE!r}.")
