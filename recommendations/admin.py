@@ -24,6 +24,7 @@ from .models import (
     UserClosetItem,
     UserCoordiInteraction,
 )
+from .connections import release
 from .selectors import load_outfits, user_facts
 from .services import record_messages
 
@@ -132,13 +133,11 @@ class CoordiAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
             return
+        # The facts the API gives Gemini (Outfit.facts()), so the cache keys match too.
+        facts = [outfit.facts() for outfit in load_outfits(queryset.values_list("pk", flat=True)).values()]
+        release()  # not held across the Gemini wait
         # Fresh: the point is to see what Gemini writes now, for the person asking.
-        results = async_to_sync(generate_message_results)(
-            # The facts the API gives Gemini (Outfit.facts()), so the cache keys match too.
-            [outfit.facts() for outfit in load_outfits(queryset.values_list("pk", flat=True)).values()],
-            user_facts(request.user),
-            use_cache=False,
-        )
+        results = async_to_sync(generate_message_results)(facts, user_facts(request.user), use_cache=False)
         record_messages(user_id=request.user.pk, results=results)
         for result in results:
             if result.text:

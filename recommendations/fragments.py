@@ -18,6 +18,7 @@ from django.core.cache import cache
 from llm.facts import CoordiFacts
 
 from .api.serializers import OutfitSerializer
+from .connections import database_hop
 from .selectors import Outfit, load_outfits
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ async def outfit_fragments(versions: Mapping[int, int]) -> dict[int, Fragment]:
     fragments = {coordi_id: found[key] for coordi_id, key in keys.items() if key in found}
     missing = [coordi_id for coordi_id in keys if coordi_id not in fragments]
     if missing:
-        fragments.update(await sync_to_async(_make_and_store)(missing))
+        fragments.update(await database_hop(_make_and_store)(missing))
     return fragments
 
 

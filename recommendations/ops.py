@@ -3,12 +3,13 @@
 import logging
 import os
 
-from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client import multiprocess
+
+from .connections import database_hop
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def _check_dependencies() -> dict[str, str]:
 
 async def readyz(request: HttpRequest) -> JsonResponse:
     """Ready: the database and the cache answer (one thread hop for both)."""
-    checks = await sync_to_async(_check_dependencies)()
+    checks = await database_hop(_check_dependencies)()
     ready = all(state == "ok" for state in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503

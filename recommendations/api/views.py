@@ -3,7 +3,6 @@
 import time
 
 from adrf.views import APIView
-from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from prometheus_client import Histogram
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from .. import services
+from ..connections import database_hop, release
 from ..fragments import fragment_facts, outfit_fragments, render_outfit
 from ..selectors import page_state, user_facts
 from .renderers import ORJSONRenderer
@@ -42,15 +42,19 @@ class RecommendationsView(APIView):
         # adrf runs initial() in a thread: authenticate, check, then read what the page needs of the
         # database in that same hop. What is left in get() is cache and network, on the event loop.
         self.started = time.perf_counter()
-        super().initial(request, *args, **kwargs)
-        if request.method not in ("GET", "HEAD"):
-            return  # answered 405 next, without reading anything
-        query = PageQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        self.query = query.validated_data
-        if self.query["refresh"] and not request.user.is_staff:
-            raise exceptions.PermissionDenied("refresh: fresh messages are for staff only.")
-        self.state = page_state(request.user, page=self.query["page"], limit=self.query["limit"])
+        try:
+            super().initial(request, *args, **kwargs)
+            if request.method not in ("GET", "HEAD"):
+                return  # answered 405 next, without reading anything
+            query = PageQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            self.query = query.validated_data
+            if self.query["refresh"] and not request.user.is_staff:
+                raise exceptions.PermissionDenied("refresh: fresh messages are for staff only.")
+            self.state = page_state(request.user, page=self.query["page"], limit=self.query["limit"])
+        finally:
+            # The page then waits on the cache and Gemini: its pooled connection goes back now.
+            release()
 
     @extend_schema(
         parameters=[
@@ -107,7 +111,7 @@ class TokenView(APIView):
     async def post(self, request: Request) -> Response:
         credentials = TokenRequestSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
-        key = await sync_to_async(services.issue_token)(
+        key = await database_hop(services.issue_token)(
             request=request._request, **credentials.validated_data
         )
         if key is None:

@@ -19,6 +19,7 @@ from llm import service
 from llm.facts import CoordiFacts, UserFacts
 from llm.gemini import Outcome
 from llm.service import MessageResult
+from recommendations.connections import release
 from recommendations.models import User
 from recommendations.selectors import Outfit, recommendation_page, user_facts
 from recommendations.services import record_messages
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         reader = _user(user)
 
         page = recommendation_page(reader, page=1, limit=limit)
+        release()  # not held across the Gemini wait
         progress = _Progress(self.stderr, total=len(page.outfits))
         # The llm logger's line per call would break the bar; -v 2 keeps them.
         with _quiet("llm") if progress.shown and verbosity < 2 else nullcontext():
