@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import threading
 from dataclasses import dataclass
 
@@ -42,11 +43,20 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The model's raw text when the call worked; `detail` is a short code safe to log."""
+    """The model's raw text when the call worked; `detail` is a short code safe to log.
+
+    `verdict`: Gemini itself decided this outcome (an answer, an error status, a block, or a call that
+    outlived its own timeout), so a failure may be remembered; a call we gave up on, one that never
+    reached Gemini, or a "slow down" is not a verdict on the message. `overloaded`: Gemini said slow
+    down (429, 503), with `retry_after` seconds when it said how long.
+    """
 
     outcome: Outcome
     text: str | None = None
     detail: str = ""
+    verdict: bool = False
+    overloaded: bool = False
+    retry_after: float | None = None
 
 
 _client: genai.Client | None = None
@@ -127,35 +137,60 @@ async def generate(
         )
     except errors.APIError as error:
         # The SDK's messages quote the response and may carry request details: log codes only.
-        if error.code == 429:
-            return Answer(Outcome.RATE_LIMITED, detail="status_429")
-        return Answer(Outcome.ERROR, detail=f"status_{error.code}")
+        if error.code in _SLOW_DOWN_STATUSES:
+            return Answer(
+                Outcome.RATE_LIMITED if error.code == 429 else Outcome.ERROR,
+                detail=f"status_{error.code}", overloaded=True, retry_after=_retry_after(error),
+            )
+        return Answer(Outcome.ERROR, detail=f"status_{error.code}", verdict=True)
     except _TIMEOUT_ERRORS as error:
-        return Answer(Outcome.TIMEOUT, detail=type(error).__name__)
+        # httpx's timeout is the call's own (`timeout`): Gemini took longer than we allow a call.
+        return Answer(Outcome.TIMEOUT, detail=type(error).__name__, verdict=True)
     except Exception as error:  # noqa: BLE001 - garbage bodies, refused connections, SDK surprises
         return Answer(Outcome.ERROR, detail=type(error).__name__)
     return _read(response)
 
 
+# "Slow down": 429 RESOURCE_EXHAUSTED (quota, rate) and 503 UNAVAILABLE ("the model is overloaded").
+_SLOW_DOWN_STATUSES = frozenset({429, 503})
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+def _retry_after(error: errors.APIError) -> float | None:
+    """Seconds Gemini asked us to wait: google.rpc.RetryInfo's retryDelay ("37s"), else Retry-After."""
+    body = error.details if isinstance(error.details, dict) else {}
+    details = (body.get("error") or {}).get("details") or []
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            found = _DURATION.match(str(detail.get("retryDelay", "")))
+            if found:
+                return float(found.group(1))
+    headers = getattr(error.response, "headers", None) or {}
+    try:
+        return float(headers.get("retry-after", ""))
+    except (TypeError, ValueError):
+        return None
+
+
 def _read(response: types.GenerateContentResponse) -> Answer:
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
-        return Answer(Outcome.BLOCKED, detail=f"block_reason_{_name(feedback.block_reason)}")
+        return Answer(Outcome.BLOCKED, detail=f"block_reason_{_name(feedback.block_reason)}", verdict=True)
     if not response.candidates:
-        return Answer(Outcome.INVALID, detail="no_candidates")
+        return Answer(Outcome.INVALID, detail="no_candidates", verdict=True)
     candidate = response.candidates[0]
     finish = _name(candidate.finish_reason)
     if finish in _BLOCKING_FINISH_REASONS:
-        return Answer(Outcome.BLOCKED, detail=f"finish_{finish}")
+        return Answer(Outcome.BLOCKED, detail=f"finish_{finish}", verdict=True)
     if finish == "MAX_TOKENS":
         # A sentence cut off at the token cap is not shown, even if it happens to pass the checks.
-        return Answer(Outcome.INVALID, detail="finish_MAX_TOKENS")
+        return Answer(Outcome.INVALID, detail="finish_MAX_TOKENS", verdict=True)
     parts = candidate.content.parts if candidate.content and candidate.content.parts else []
     # response.text would do, but it warns on non-text parts and includes no thought filtering.
     text = "".join(part.text for part in parts if part.text and not part.thought)
     if not text:
-        return Answer(Outcome.INVALID, detail="empty")
-    return Answer(Outcome.OK, text=text)
+        return Answer(Outcome.INVALID, detail="empty", verdict=True)
+    return Answer(Outcome.OK, text=text, verdict=True)
 
 
 def _name(value: object) -> str:

@@ -196,6 +196,11 @@ def _client(allowed_hosts: frozenset[str]) -> httpx.AsyncClient:
         return client
 
 
+def prepare(allowed_hosts: Iterable[str]) -> None:
+    """Builds the running loop's client ahead of the first image (the ASGI lifespan's start-up)."""
+    _client(frozenset(host.lower() for host in allowed_hosts))
+
+
 async def aclose() -> None:
     """Closes the running loop's clients (at shutdown, or at the end of a test's loop)."""
     with _clients_lock:

@@ -1,40 +1,28 @@
 """LLM_RATE_LIMIT: Gemini calls allowed per window, across every process when the cache is Redis.
 
-Enforced with the `limits` library, on the Redis that CACHE_URL names (a moving window shared by every
-worker and host), else in this process's memory. A call over the limit is simply not sent.
+Enforced with the `limits` library (a moving window) on the cache's own Redis connection pool
+(llm.store), so its socket timeouts and fail-fast apply here too; else in this process's memory. A
+call over the limit is simply not sent.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
-import weakref
 
-from django.conf import settings
+from asgiref.sync import sync_to_async
 from limits import RateLimitItem, parse
-from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindowRateLimiter
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
+
+from llm import store
 
 logger = logging.getLogger("llm")
 
 _NAMESPACE = "llm_gemini_calls"
 _lock = threading.Lock()
-_memory: tuple[str, MovingWindowRateLimiter] | None = None
-# redis.asyncio connections belong to the loop that opened them: one limiter per loop.
-_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, AsyncMovingWindowRateLimiter]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def redis_location() -> str | None:
-    """The Redis URL of the default cache, if it is Redis."""
-    cache = settings.CACHES["default"]
-    if cache["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
-        return None
-    location = cache["LOCATION"]
-    return location[0] if isinstance(location, (list, tuple)) else location
+# The limiter and the store it counts in (a Redis pool, or None for memory).
+_limiter: tuple[object, MovingWindowRateLimiter] | None = None
 
 
 def parse_rate(rate: str) -> RateLimitItem | None:
@@ -50,37 +38,32 @@ async def allow_call(rate: str) -> bool:
     item = parse_rate(rate)
     if item is None:
         return True
+    # No database here: any worker thread will do, not the request's own.
+    return await sync_to_async(_hit, thread_sensitive=False)(item)
+
+
+def _hit(item: RateLimitItem) -> bool:
     try:
-        location = redis_location()
-        if location is None:
-            return _memory_limiter().hit(item, _NAMESPACE)
-        return await _redis_limiter(location).hit(item, _NAMESPACE)
+        return _current_limiter().hit(item, _NAMESPACE)
     except Exception as error:  # noqa: BLE001 - the quota store is an aid, not a dependency
         logger.warning("llm rate limit store unavailable (%s): call allowed", type(error).__name__)
         return True
 
 
-def _memory_limiter() -> MovingWindowRateLimiter:
-    global _memory
+def _current_limiter() -> MovingWindowRateLimiter:
+    global _limiter
+    pool = store.redis_pool()
     with _lock:
-        if _memory is None:
-            _memory = ("memory://", MovingWindowRateLimiter(storage_from_string("memory://")))
-        return _memory[1]
-
-
-def _redis_limiter(location: str) -> AsyncMovingWindowRateLimiter:
-    loop = asyncio.get_running_loop()
-    known = _per_loop.get(loop)
-    if known is None or known[0] != location:
-        storage = storage_from_string(f"async+{location}", implementation="redispy")
-        known = (location, AsyncMovingWindowRateLimiter(storage))
-        _per_loop[loop] = known
-    return known[1]
+        if _limiter is None or _limiter[0] is not pool:
+            storage: Storage = (
+                MemoryStorage() if pool is None else RedisStorage("redis://", connection_pool=pool)
+            )
+            _limiter = (pool, MovingWindowRateLimiter(storage))
+        return _limiter[1]
 
 
 def reset() -> None:
-    """Forgets every limiter and its counts in memory (tests)."""
-    global _memory
+    """Forgets the limiter and its counts in memory (tests)."""
+    global _limiter
     with _lock:
-        _memory = None
-    _per_loop.clear()
+        _limiter = None

@@ -9,25 +9,29 @@ key wait for it (llm.flights in the process, a lock key in Redis across processe
 
 Limits: at most LLM_MAX_CONCURRENCY calls at once for one generate_messages call (an asyncio
 semaphore of its own) and at most LLM_MAX_IN_FLIGHT in the whole process (llm.limits, shared by
-every event loop). Deadline: every call of one generate_messages gets LLM_TIMEOUT_SECONDS measured
-from its start, queueing and the image download included; a call still waiting for a slot then
-gives up, and one still running is cancelled (its connection closed). The image download gets at
-most LLM_IMAGE_TIMEOUT_SECONDS and at most half the time left, so a stalled image leaves time for a
-text-only message. Settings are read once per generate_messages call.
+every event loop). Time: a call waits for its slots at most LLM_TIMEOUT_SECONDS from the start
+(then gives up without asking Gemini), its image download gets LLM_IMAGE_TIMEOUT_SECONDS, and the
+Gemini call LLM_TIMEOUT_SECONDS from its own start (then it is cancelled, its connection closed).
+How long a page waits for all this is its caller's choice (LLM_RESPONSE_DEADLINE_SECONDS).
+Remembered: only Gemini's own verdicts; a "slow down" pauses every call instead (llm.cooldown).
+Settings are read once per generate_messages call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from llm import cooldown as cooldowns
 from llm import flights, gemini, images, limits, metrics, quota, store
+from llm.cooldown import Permit, cooldown
 from llm.checks import InvalidMessage, clean_message, clean_template, render_template
 from llm.facts import CoordiFacts, UserFacts
 from llm.gemini import Answer, Outcome
@@ -44,7 +48,7 @@ logger = logging.getLogger("llm")
 
 __all__ = [
     "MessageResult", "Outcome", "aclose", "generate_message", "generate_message_results",
-    "generate_messages", "reset",
+    "generate_messages", "reset", "start",
 ]
 
 # Seconds between two looks at the cache while another process makes a message.
@@ -71,8 +75,11 @@ class MessageResult:
     scope: str = "user"
     # True when no call was made for this request: from the cache, or made by another request.
     cached: bool = False
-    # True when the request went to Gemini (a failure it never reached is not remembered).
+    # True when the request went to Gemini (GeneratedMessage.reached_gemini: a call paid for).
     sent: bool = False
+    # True when Gemini itself decided the outcome (llm.gemini.Answer.verdict): only such failures
+    # are remembered, for LLM_FAILURE_TTL_SECONDS.
+    verdict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,159 +169,152 @@ async def generate_message_results(
     use_cache: bool = True,
     on_result: Callable[[MessageResult], None] | None = None,
 ) -> list[MessageResult]:
-    """One MessageResult per distinct coordi id, in the order given, under one shared deadline.
+    """One MessageResult per distinct coordi id, in the order given.
 
     `use_cache=False` (staff only: the admin's and the preview command's "fresh" messages) skips the
     stored messages, though not another request's message being made right now; the new ones are
-    stored. `on_result` is called as each outfit's result is known (a progress bar).
+    stored. `on_result` is called as each outfit's result is known (a progress bar, a page that stops
+    waiting at its deadline). Bounded: see _Page.
     """
     config = _Config.from_settings()
     unique: dict[int, CoordiFacts] = {}
     for coordi in coordis:
         unique.setdefault(coordi.id, coordi)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    results: dict[int, MessageResult] = {}
-
-    def settle(result: MessageResult) -> None:
-        results[result.coordi_id] = result
-        if on_result is not None:
-            on_result(result)
+    page = _Page.start(config, on_result)
 
     if not config.api_key:
         # No key, no client, no request: the product runs without Gemini.
         for coordi in unique.values():
-            settle(_finish(coordi, user, config, Answer(Outcome.NO_KEY), started=started)[1])
-        return [results[coordi_id] for coordi_id in unique]
+            page.settle(_finish(coordi, user, page, Answer(Outcome.NO_KEY))[1])
+        return [page.results[coordi_id] for coordi_id in unique]
 
-    deadline = started + config.timeout
     keys = {coordi_id: config.key(coordi, user) for coordi_id, coordi in unique.items()}
     found = await store.read(keys.values()) if use_cache else {}
     metrics.record_cache(hits=len(found), misses=len(keys) - len(found))
     for coordi_id, key in keys.items():
         if key in found:
-            settle(_stored_result(unique[coordi_id], user, config, found[key], started=started))
+            page.settle(_stored_result(unique[coordi_id], user, page, found[key]))
 
-    owned, joined = _flights.claim(key for coordi_id, key in keys.items() if coordi_id not in results)
+    owned, joined = _flights.claim(key for coordi_id, key in keys.items() if coordi_id not in page.results)
     by_key = {key: unique[coordi_id] for coordi_id, key in keys.items()}
     try:
         # With a shared cache, a key whose lock another process holds is waited for, not made.
         taken = (
-            await store.lock(owned, seconds=math.ceil(config.timeout) + 1)
+            await store.lock(owned, seconds=math.ceil(page.finish_by - page.started) + 1)
             if store.is_shared()
             else set(owned)
         )
         async with asyncio.TaskGroup() as group:
-            group.create_task(_make(
-                [by_key[key] for key in owned if key in taken], user, config=config, keys=keys, started=started,
-                deadline=deadline, settle=settle,
-            ))
+            group.create_task(_make([by_key[key] for key in owned if key in taken], user, page, keys))
             for key in (key for key in owned if key not in taken):
-                group.create_task(_await_other_process(
-                    by_key[key], key, user, config=config, started=started, deadline=deadline,
-                    settle=settle,
-                ))
+                group.create_task(_await_other_process(by_key[key], key, user, page))
             for key, flight in joined.items():
-                group.create_task(_await_flight(
-                    by_key[key], flight, user, config=config, started=started, deadline=deadline,
-                    settle=settle,
-                ))
+                group.create_task(_await_flight(by_key[key], flight, user, page))
     finally:
         # Whatever happened here, nobody waits on this request's flights past this point. A flight
         # already landed is skipped: its key may be another request's flight by now.
         for key in owned:
-            if by_key[key].id not in results:
+            if by_key[key].id not in page.results:
                 _flights.land(key, store.Stored(None, Outcome.ERROR.value))
-    return [results[coordi_id] for coordi_id in unique]
+    return [page.results[coordi_id] for coordi_id in unique]
 
 
-async def _make(
-    coordis: list[CoordiFacts],
-    user: UserFacts,
-    *,
-    config: _Config,
-    keys: dict[int, str],
-    started: float,
-    deadline: float,
-    settle: Callable[[MessageResult], None],
-) -> None:
+@dataclass(slots=True)
+class _Page:
+    """One generate_message_results call: its settings, clock, bounds and results so far.
+
+    Bounds, each measured from `started`: a call waits for its slots until `slot_deadline`
+    (LLM_TIMEOUT_SECONDS; then it gives up without having asked Gemini), its image download gets
+    LLM_IMAGE_TIMEOUT_SECONDS, and the Gemini call itself LLM_TIMEOUT_SECONDS from the moment it is
+    sent. So every message is settled by `finish_by`, which is also how long others wait for it.
+    """
+
+    config: _Config
+    started: float
+    slot_deadline: float
+    finish_by: float
+    request_slots: asyncio.Semaphore
+    on_result: Callable[[MessageResult], None] | None
+    results: dict[int, MessageResult] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, config: _Config, on_result: Callable[[MessageResult], None] | None) -> _Page:
+        started = asyncio.get_running_loop().time()
+        return cls(
+            config=config,
+            started=started,
+            slot_deadline=started + config.timeout,
+            finish_by=started + config.timeout + config.image_timeout + config.timeout,
+            request_slots=asyncio.Semaphore(config.max_concurrency),
+            on_result=on_result,
+        )
+
+    def settle(self, result: MessageResult) -> None:
+        self.results[result.coordi_id] = result
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def elapsed_ms(self) -> int:
+        return round((asyncio.get_running_loop().time() - self.started) * 1000)
+
+
+async def _make(coordis: list[CoordiFacts], user: UserFacts, page: _Page, keys: dict[int, str]) -> None:
     """Asks Gemini for the messages this request owns, stores them, and lands their flights."""
     if not coordis:
         return
-    request_slots = asyncio.Semaphore(config.max_concurrency)
+    config = page.config
     async with asyncio.TaskGroup() as group:
-        tasks = [
-            group.create_task(_message(
-                coordi, user, config=config, started=started, deadline=deadline,
-                request_slots=request_slots,
-            ))
-            for coordi in coordis
-        ]
+        tasks = [group.create_task(_message(coordi, user, page)) for coordi in coordis]
     made = {keys[result.coordi_id]: (text, result) for text, result in (task.result() for task in tasks)}
     stored = {key: store.Stored(text, result.outcome.value) for key, (text, result) in made.items()}
     await store.write(
         kept={key: value for key, value in stored.items() if value.text is not None},
         kept_seconds=config.cache_seconds,
-        # Only failures Gemini itself gave: one that never reached it may go through next time.
+        # Only Gemini's own verdicts: a call we gave up on, or that never reached it, may go through
+        # next time.
         failed={key: value for key, value in stored.items()
-                if value.text is None and made[key][1].sent},
+                if value.text is None and made[key][1].verdict},
         failed_seconds=config.failure_seconds,
         unlock=made.keys() if store.is_shared() else (),
+        pause=cooldown().shared(),
     )
     for key, (_, result) in made.items():
         _flights.land(key, stored[key])
-        settle(result)
+        page.settle(result)
 
 
 async def _await_flight(
-    coordi: CoordiFacts,
-    flight: flights.Future[store.Stored],
-    user: UserFacts,
-    *,
-    config: _Config,
-    started: float,
-    deadline: float,
-    settle: Callable[[MessageResult], None],
+    coordi: CoordiFacts, flight: flights.Future[store.Stored], user: UserFacts, page: _Page
 ) -> None:
     """Another request of this process is making this message: its result is ours."""
     try:
-        value = await flights.wait(flight, timeout=deadline - asyncio.get_running_loop().time())
+        value = await flights.wait(flight, timeout=page.finish_by - asyncio.get_running_loop().time())
     except TimeoutError:
         value = store.Stored(None, Outcome.TIMEOUT.value)
-    settle(_stored_result(coordi, user, config, value, started=started))
+    page.settle(_stored_result(coordi, user, page, value))
 
 
-async def _await_other_process(
-    coordi: CoordiFacts,
-    key: str,
-    user: UserFacts,
-    *,
-    config: _Config,
-    started: float,
-    deadline: float,
-    settle: Callable[[MessageResult], None],
-) -> None:
-    """Another process holds this message's lock: wait for its value in the cache, until our deadline."""
+async def _await_other_process(coordi: CoordiFacts, key: str, user: UserFacts, page: _Page) -> None:
+    """Another process holds this message's lock: wait for its value in the cache, until it must be there."""
     loop = asyncio.get_running_loop()
     value = store.Stored(None, Outcome.TIMEOUT.value)
-    while loop.time() < deadline:
-        await asyncio.sleep(min(_POLL_SECONDS, max(0, deadline - loop.time())))
+    while loop.time() < page.finish_by:
+        await asyncio.sleep(min(_POLL_SECONDS, max(0, page.finish_by - loop.time())))
         found = await store.read([key])
         if key in found:
             value = found[key]
             break
     _flights.land(key, value)
-    settle(_stored_result(coordi, user, config, value, started=started))
+    page.settle(_stored_result(coordi, user, page, value))
 
 
-def _stored_result(
-    coordi: CoordiFacts, user: UserFacts, config: _Config, value: store.Stored, *, started: float
-) -> MessageResult:
+def _stored_result(coordi: CoordiFacts, user: UserFacts, page: _Page, value: store.Stored) -> MessageResult:
+    config = page.config
     return MessageResult(
         coordi_id=coordi.id,
         text=config.for_reader(value.text, user),
         outcome=Outcome(value.outcome),
-        latency_ms=round((asyncio.get_running_loop().time() - started) * 1000),
+        latency_ms=page.elapsed_ms(),
         model=config.model,
         language=config.language,
         scope=config.scope,
@@ -328,6 +328,16 @@ def reset() -> None:
     images.reset()
     limits.reset()
     quota.reset()
+    cooldowns.reset()
+
+
+def start() -> None:
+    """Builds the process's Gemini client and this loop's image client before the first page needs
+    them (the ASGI lifespan's start-up): ~0.1 s of CPU that no request should pay."""
+    config = _Config.from_settings()
+    if config.api_key:
+        gemini.get_client(api_key=config.api_key, base_url=config.base_url)
+    images.prepare(config.image_allowed_hosts)
 
 
 async def aclose() -> None:
@@ -336,57 +346,73 @@ async def aclose() -> None:
     await gemini.aclose()
 
 
-async def _message(
-    coordi: CoordiFacts,
-    user: UserFacts,
-    *,
-    config: _Config,
-    started: float,
-    deadline: float,
-    request_slots: asyncio.Semaphore,
-) -> tuple[str | None, MessageResult]:
+async def _message(coordi: CoordiFacts, user: UserFacts, page: _Page) -> tuple[str | None, MessageResult]:
     """One outfit's call: what to store (the checked text, or the shared scope's template) and the result."""
-    loop = asyncio.get_running_loop()
+    config = page.config
     image_status = "none"
     sent = False
+    permit = Permit.WAIT
+    answer: Answer | None = None
     try:
-        async with asyncio.timeout_at(deadline):
-            async with request_slots:
-                if not await quota.allow_call(config.rate_limit):
-                    answer = Answer(Outcome.RATE_LIMITED, detail="rate_limit")
-                else:
-                    image, image_status = await _image_for(coordi, config=config, deadline=deadline)
-                    async with limits.in_flight_limiter().slot(limit=config.max_in_flight):
-                        sent = True
-                        answer = await gemini.generate(
-                            prompt=config.prompt(coordi, user),
-                            image=image,
-                            api_key=config.api_key,
-                            base_url=config.base_url,
-                            model=config.model,
-                            timeout=max(0.001, deadline - loop.time()),
-                            thinking_budget=config.thinking_budget,
-                            max_output_tokens=config.max_output_tokens,
-                        )
+        async with contextlib.AsyncExitStack() as held:
+            async with asyncio.timeout_at(page.slot_deadline):
+                await held.enter_async_context(page.request_slots)
+            permit = cooldown().permit()
+            if permit is Permit.WAIT:
+                answer = Answer(Outcome.RATE_LIMITED, detail="cooldown")
+            elif not await quota.allow_call(config.rate_limit):
+                answer = Answer(Outcome.RATE_LIMITED, detail="rate_limit")
+            else:
+                image, image_status = await _image_for(coordi, config=config)
+                async with asyncio.timeout_at(max(page.slot_deadline, asyncio.get_running_loop().time())):
+                    await held.enter_async_context(
+                        limits.in_flight_limiter().slot(limit=config.max_in_flight)
+                    )
+                sent = True
+                answer = await _call(coordi, user, image, config=config)
     except TimeoutError:
-        answer = Answer(Outcome.TIMEOUT, detail="deadline")
+        # Only the slot waits raise it here (the call has its own): Gemini was never asked.
+        answer = Answer(Outcome.TIMEOUT, detail="no_slot")
     except Exception as error:  # noqa: BLE001 - one outfit's failure must not cost the page
         answer = Answer(Outcome.ERROR, detail=type(error).__name__)
-    return _finish(coordi, user, config, answer, started=started, image=image_status, sent=sent)
+    finally:
+        # Gemini's answer to this call decides the pause; no answer (cancelled, never sent) leaves
+        # a probe's place to the next call.
+        if sent and answer is not None and answer.overloaded:
+            cooldown().refused(retry_after=answer.retry_after)
+        elif sent and answer is not None and answer.verdict:
+            cooldown().answered(permit)
+        else:
+            cooldown().abandoned(permit)
+    return _finish(coordi, user, page, answer, image=image_status, sent=sent)
 
 
-async def _image_for(
-    coordi: CoordiFacts, *, config: _Config, deadline: float
-) -> tuple[images.Image | None, str]:
+async def _call(coordi: CoordiFacts, user: UserFacts, image: images.Image | None, *, config: _Config) -> Answer:
+    """The Gemini call itself, bounded by LLM_TIMEOUT_SECONDS from now (its own start)."""
+    try:
+        async with asyncio.timeout(config.timeout):
+            return await gemini.generate(
+                prompt=config.prompt(coordi, user),
+                image=image,
+                api_key=config.api_key,
+                base_url=config.base_url,
+                model=config.model,
+                timeout=config.timeout,
+                thinking_budget=config.thinking_budget,
+                max_output_tokens=config.max_output_tokens,
+            )
+    except TimeoutError:
+        # Gemini took longer than a call may: its verdict, as much as an error status would be.
+        return Answer(Outcome.TIMEOUT, detail="call_timeout", verdict=True)
+
+
+async def _image_for(coordi: CoordiFacts, *, config: _Config) -> tuple[images.Image | None, str]:
     if not coordi.image_url:
         return None, "none"
-    budget = min(config.image_timeout, (deadline - asyncio.get_running_loop().time()) / 2)
-    if budget <= 0:
-        return None, "no_time"
     try:
         image = await images.fetch_image(
             coordi.image_url,
-            timeout=budget,
+            timeout=config.image_timeout,
             max_bytes=config.image_max_bytes,
             allowed_hosts=config.image_allowed_hosts,
         )
@@ -401,14 +427,14 @@ async def _image_for(
 def _finish(
     coordi: CoordiFacts,
     user: UserFacts,
-    config: _Config,
+    page: _Page,
     answer: Answer,
     *,
-    started: float,
     image: str = "none",
     sent: bool = False,
 ) -> tuple[str | None, MessageResult]:
     """Checks the answer, logs and counts the call once; returns what to store and the result."""
+    config = page.config
     stored = None
     outcome, detail = answer.outcome, answer.detail
     if outcome is Outcome.OK:
@@ -419,7 +445,7 @@ def _finish(
                 stored = clean_message(answer.text)
         except InvalidMessage as error:
             outcome, detail = Outcome.INVALID, error.reason
-    latency_ms = round((asyncio.get_running_loop().time() - started) * 1000)
+    latency_ms = page.elapsed_ms()
     result = MessageResult(
         coordi_id=coordi.id,
         text=config.for_reader(stored, user),
@@ -431,6 +457,7 @@ def _finish(
         language=config.language,
         scope=config.scope,
         sent=sent,
+        verdict=answer.verdict,
     )
     metrics.record(outcome=outcome.value, latency_ms=latency_ms)
     logger.info(

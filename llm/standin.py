@@ -33,7 +33,8 @@ import uvicorn
 _GENERATE_PATH = re.compile(r"^/(v1|v1beta)/models/([^/:]+):generateContent$")
 _NAME_LINE = re.compile(r"^name: ?(.*)$", re.MULTILINE)
 KINDS = frozenset(
-    {"ok", "text", "rate_limited", "error", "hang", "safety", "block_reason", "garbage", "empty"}
+    {"ok", "text", "rate_limited", "overloaded", "error", "hang", "safety", "block_reason", "garbage",
+     "empty"}
 )
 
 
@@ -42,15 +43,18 @@ class Behaviour:
     """How the stand-in answers one generateContent request.
 
     kind: ok (a valid message with the user's name), text (`text` verbatim as the model's answer),
-    rate_limited (429), error (500), hang (no answer until the client disconnects), safety
-    (finishReason SAFETY, no parts), block_reason (promptFeedback.blockReason), garbage (a non-JSON
-    200), empty (a STOP candidate with no parts). `delay` is added to the server's latency. With
-    rate_limited and error, `text` replaces the error's message.
+    rate_limited (429 RESOURCE_EXHAUSTED), overloaded (503 UNAVAILABLE, "the model is overloaded"),
+    error (500), hang (no answer until the client disconnects), safety (finishReason SAFETY, no
+    parts), block_reason (promptFeedback.blockReason), garbage (a non-JSON 200), empty (a STOP
+    candidate with no parts). `delay` is added to the server's latency. With rate_limited,
+    overloaded and error, `text` replaces the error's message; `retry_delay` (seconds) adds Google's
+    RetryInfo detail to a 429 or 503, as Gemini's quota errors carry it.
     """
 
     kind: str = "ok"
     delay: float = 0.0
     text: str | None = None
+    retry_delay: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -123,6 +127,9 @@ class _State:
     disconnects: int = 0
     images: dict[str, ImageRoute] = field(default_factory=dict)
     image_hits: list[ImageHit] = field(default_factory=list)
+    # While set and not open, generateContent requests wait at it (hold/release).
+    gate: asyncio.Event | None = None
+    held: int = 0
 
 
 class GeminiStandIn:
@@ -146,6 +153,7 @@ class GeminiStandIn:
         self._state = _State()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.port = 0
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -223,6 +231,19 @@ class GeminiStandIn:
         with self._lock:
             self._state.by_request[number] = behaviour
 
+    def hold(self) -> None:
+        """From now on, generateContent requests are recorded, then wait until `release()` (or until
+        their client disconnects) before their latency and answer: calls in flight, on demand."""
+        with self._lock:
+            self._state.gate = asyncio.Event()
+
+    def release(self) -> None:
+        """Lets every held request (and those to come) go on."""
+        with self._lock:
+            gate, self._state.gate = self._state.gate, None
+        if gate is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(gate.set)
+
     def add_image(self, name: str, route: ImageRoute) -> str:
         """Serve `route` at /images/<name>; returns its URL."""
         with self._lock:
@@ -231,6 +252,7 @@ class GeminiStandIn:
 
     def reset(self) -> None:
         """Forget behaviours, records, counters and images; back to the initial key and latency."""
+        self.release()  # nobody stays held by a test that is over
         with self._lock:
             self._state = _State()
             self.api_key, self.latency = self._initial
@@ -245,6 +267,12 @@ class GeminiStandIn:
     def in_flight(self) -> int:
         with self._lock:
             return self._state.in_flight
+
+    @property
+    def held(self) -> int:
+        """generateContent requests waiting at the gate now (see hold)."""
+        with self._lock:
+            return self._state.held
 
     @property
     def peak_in_flight(self) -> int:
@@ -278,6 +306,7 @@ class GeminiStandIn:
     async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        self._loop = asyncio.get_running_loop()
         path = scope["path"]
         if scope["method"] == "GET" and path.startswith("/images/"):
             await self._serve_image(scope, receive, send, path.removeprefix("/images/"))
@@ -320,8 +349,15 @@ class GeminiStandIn:
             state.in_flight += 1
             state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
             latency = self.latency
+            gate = state.gate
+            state.held += gate is not None
+        gone = False
+        if gate is not None:
+            gone = await _wait_for_gate(receive, gate)
+            with self._lock:
+                state.held -= 1
         wait = None if behaviour.kind == "hang" else latency + behaviour.delay
-        gone = await _wait_for_disconnect(receive, wait)
+        gone = gone or await _wait_for_disconnect(receive, wait)
         with self._lock:
             # Counted out before the answer goes: the client cannot start its next call before that.
             if state is self._state:
@@ -441,6 +477,12 @@ def _answer(behaviour: Behaviour, record: RecordedRequest) -> tuple[int, dict[st
         return 429, _google_error(
             429, "RESOURCE_EXHAUSTED", behaviour.text
             or "You exceeded your current quota, please check your plan and billing details.",
+            retry_delay=behaviour.retry_delay,
+        )
+    if kind == "overloaded":
+        return 503, _google_error(
+            503, "UNAVAILABLE", behaviour.text or "The model is overloaded. Please try again later.",
+            retry_delay=behaviour.retry_delay,
         )
     if kind == "error":
         return 500, _google_error(
@@ -499,8 +541,18 @@ def _query_key(scope: dict[str, Any]) -> str | None:
     return None
 
 
-def _google_error(code: int, status: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "status": status}}
+def _google_error(
+    code: int, status: str, message: str, *, retry_delay: float | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if retry_delay is not None:
+        error["details"] = [
+            {"@type": "type.googleapis.com/google.rpc.Help",
+             "links": [{"description": "Learn more about Gemini API quotas",
+                        "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_delay:g}s"},
+        ]
+    return {"error": error}
 
 
 async def _read_body(receive: Any) -> bytes:
@@ -522,6 +574,18 @@ async def _wait_for_disconnect(receive: Any, seconds: float | None) -> bool:
     waiter = asyncio.ensure_future(receive())
     done, _ = await asyncio.wait({waiter}, timeout=seconds)
     if waiter in done:
+        return waiter.result()["type"] == "http.disconnect"
+    waiter.cancel()
+    return False
+
+
+async def _wait_for_gate(receive: Any, gate: asyncio.Event) -> bool:
+    """Waits for the gate to open; True (at once) if the client disconnects first."""
+    waiter = asyncio.ensure_future(receive())
+    opened = asyncio.ensure_future(gate.wait())
+    done, _ = await asyncio.wait({waiter, opened}, return_when=asyncio.FIRST_COMPLETED)
+    if waiter in done:
+        opened.cancel()
         return waiter.result()["type"] == "http.disconnect"
     waiter.cancel()
     return False

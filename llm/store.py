@@ -1,25 +1,33 @@
 """Generated messages kept in Django's cache, and single-flight across processes through it.
 
 One thread hop per batch (each cache call is one under ASGI): a page reads its keys in one get_many
-and writes in one hop. When the cache is shared (Redis), a short-lived lock key (`cache.add`, a
-`SET NX` with an expiry) lets one process make a message while the others wait for it. Cache errors
-never fail a page: a read that fails is a miss, a write that fails is skipped.
+and writes in one hop. When the cache is shared (Redis, through django-redis), a short-lived lock key
+(`cache.add`, a `SET NX` with an expiry) lets one process make a message while the others wait for
+it, and Gemini's "slow down" pause (llm.cooldown) travels to the other processes in the same reads
+and writes. Cache errors never fail a page: a read that fails is a miss, a write that fails is
+skipped, a lock that cannot be taken is taken anyway.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.cache import cache
+from redis import ConnectionPool
 
-from llm.quota import redis_location
+from llm.cooldown import Shared, cooldown
 
 logger = logging.getLogger("llm")
 
 LOCK_PREFIX = "llm_message_lock:"
+# Gemini's "slow down" as the processes share it (llm.cooldown.Shared).
+PAUSE_KEY = "llm_gemini_pause"
+_REDIS_BACKEND = "django_redis.cache.RedisCache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +40,16 @@ class Stored:
 
 def is_shared() -> bool:
     """Whether other processes see this cache (then single-flight needs locks in it)."""
-    return redis_location() is not None
+    return settings.CACHES["default"]["BACKEND"] == _REDIS_BACKEND
+
+
+def redis_pool() -> ConnectionPool | None:
+    """The cache's Redis connection pool (one per process), when the cache is Redis."""
+    if not is_shared():
+        return None
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default").connection_pool
 
 
 async def read(keys: Iterable[str]) -> dict[str, Stored]:
@@ -44,10 +61,13 @@ async def read(keys: Iterable[str]) -> dict[str, Stored]:
 
 def _read(keys: list[str]) -> dict[str, Stored]:
     try:
-        found = cache.get_many(keys)
+        found = cache.get_many([*keys, PAUSE_KEY] if is_shared() else keys)
     except Exception as error:  # noqa: BLE001
         logger.warning("llm message cache unreadable (%s): treated as misses", type(error).__name__)
         return {}
+    pause = found.pop(PAUSE_KEY, None)
+    if isinstance(pause, Shared):
+        cooldown().adopt(pause)  # another process was told to slow down
     return {key: Stored(*value) for key, value in found.items() if isinstance(value, tuple)}
 
 
@@ -70,17 +90,18 @@ def _lock(keys: list[str], seconds: int) -> set[str]:
 
 async def write(
     *, kept: dict[str, Stored], kept_seconds: int, failed: dict[str, Stored], failed_seconds: int,
-    unlock: Iterable[str] = (),
+    unlock: Iterable[str] = (), pause: Shared | None = None,
 ) -> None:
-    """Stores successes and (briefly) failures and releases locks, in one thread hop."""
+    """Stores successes and (briefly) failures, releases locks and shares a pause, in one thread hop."""
     unlock = list(unlock)
-    if kept or failed or unlock:
-        await sync_to_async(_write)(kept, kept_seconds, failed, failed_seconds, unlock)
+    pause = pause if is_shared() else None
+    if kept or failed or unlock or pause:
+        await sync_to_async(_write)(kept, kept_seconds, failed, failed_seconds, unlock, pause)
 
 
 def _write(
     kept: dict[str, Stored], kept_seconds: int, failed: dict[str, Stored], failed_seconds: int,
-    unlock: list[str],
+    unlock: list[str], pause: Shared | None,
 ) -> None:
     try:
         # Two TTLs, so two set_many calls at most; Django's set_many takes one timeout.
@@ -90,5 +111,7 @@ def _write(
             cache.set_many({key: (s.text, s.outcome) for key, s in failed.items()}, timeout=failed_seconds)
         if unlock:
             cache.delete_many([LOCK_PREFIX + key for key in unlock])
+        if pause is not None and (seconds := pause.until - time.time()) > 0:
+            cache.set(PAUSE_KEY, pause, timeout=seconds)
     except Exception as error:  # noqa: BLE001
         logger.warning("llm message cache unwritable (%s)", type(error).__name__)

@@ -222,8 +222,9 @@ class UserClosetItem(models.Model):
 class GeneratedMessage(models.Model):
     """A record of every message asked of Gemini: what came back, how, and how long it took.
 
-    One row per call a request made (cache hits and waits on another request's call add none), so
-    merchandisers can browse them and operators can count outcomes and cost.
+    One row per attempt a request made (cache hits and waits on another request's call add none), so
+    merchandisers can browse them and operators can count outcomes and cost: the calls paid for are
+    the rows with `reached_gemini`.
     """
 
     coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="generated_messages")
@@ -235,6 +236,11 @@ class GeneratedMessage(models.Model):
     prompt_version = models.CharField(max_length=30)
     scope = models.CharField(max_length=10, default="user")
     latency_ms = models.PositiveIntegerField()
+    reached_gemini = models.BooleanField(
+        default=False,
+        help_text="The request went to Gemini (a call paid for); false when it was never sent "
+        "(paused, rate limited, no free slot).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

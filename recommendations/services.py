@@ -2,10 +2,9 @@
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from asgiref.sync import sync_to_async
-
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import DatabaseError
 from django.http import HttpRequest
@@ -15,13 +14,11 @@ from llm.facts import CoordiFacts, UserFacts
 from llm.gemini import Outcome
 from llm.service import MessageResult, generate_message_results
 
+from . import background
+from .connections import database_hop
 from .models import GeneratedMessage
 
 logger = logging.getLogger(__name__)
-
-# Strong references to message tasks outliving their request (asyncio keeps only weak ones).
-_running: set[asyncio.Task] = set()
-
 
 def issue_token(*, request: HttpRequest | None, email: str, password: str) -> str | None:
     """The API token of the user these credentials sign in, created on first use; None if they don't."""
@@ -48,6 +45,7 @@ def record_messages(*, user_id: int, results: Sequence[MessageResult]) -> int:
             prompt_version=result.prompt_version,
             scope=result.scope,
             latency_ms=result.latency_ms,
+            reached_gemini=result.sent,
         )
         for result in results
         if _called_here(result)
@@ -71,21 +69,35 @@ def _called_here(result: MessageResult) -> bool:
 async def outfit_messages(
     coordis: Sequence[CoordiFacts], user: UserFacts, *, use_cache: bool = True
 ) -> dict[int, str | None]:
-    """The page's messages by coordi id, each call recorded as a GeneratedMessage.
+    """The page's messages by coordi id (None where there is none yet), each call recorded.
 
-    The work runs in a task of its own, shielded from the request: if the client goes away, the calls
-    already paid for still finish (within their deadline), reach the cache and are recorded.
+    The work runs in a background task (recommendations.background), not in the request: if the
+    client goes away, or the page stops waiting at LLM_RESPONSE_DEADLINE_SECONDS, the calls go on
+    (each within its own bounds), reach the cache and are recorded as if the client had waited.
     """
-    task = asyncio.create_task(_messages_and_record(coordis, user, use_cache=use_cache))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-    return await asyncio.shield(task)
+    ready: dict[int, str | None] = {}
+
+    def landed(result: MessageResult) -> None:
+        ready[result.coordi_id] = result.text
+
+    task = background.start(
+        _messages_and_record(coordis, user, use_cache=use_cache, on_result=landed),
+        name=f"messages for user {user.id}",
+    )
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=settings.LLM_RESPONSE_DEADLINE_SECONDS)
+    except TimeoutError:
+        pass  # the rest lands in the cache for the next page
+    return {coordi.id: ready.get(coordi.id) for coordi in coordis}
 
 
 async def _messages_and_record(
-    coordis: Sequence[CoordiFacts], user: UserFacts, *, use_cache: bool
-) -> dict[int, str | None]:
-    results = await generate_message_results(coordis, user, use_cache=use_cache)
+    coordis: Sequence[CoordiFacts],
+    user: UserFacts,
+    *,
+    use_cache: bool,
+    on_result: Callable[[MessageResult], None],
+) -> None:
+    results = await generate_message_results(coordis, user, use_cache=use_cache, on_result=on_result)
     if any(_called_here(result) for result in results):
-        await sync_to_async(record_messages)(user_id=user.id, results=results)
-    return {result.coordi_id: result.text for result in results}
+        await database_hop(record_messages)(user_id=user.id, results=results)
