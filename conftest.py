@@ -6,8 +6,18 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from llm import limits, quota
+from llm import cooldown, limits, quota
 from llm.standin import GeminiStandIn
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests use a database file, not memory: the servers some tests start read it too."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +64,7 @@ def standin(standin_server: GeminiStandIn, settings: Any) -> Iterator[GeminiStan
     settings.LLM_MESSAGE_SCOPE = "user"
     settings.LLM_RATE_LIMIT = ""
     quota.reset()
+    cooldown.reset()
     yield standin_server
     # Every slot taken by the test was given back, whatever happened to its calls.
     assert limits.in_flight_limiter().active == 0

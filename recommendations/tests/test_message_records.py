@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 
 from llm.prompts import PROMPT_VERSION
 from llm.standin import Behaviour
-from recommendations import services
+from recommendations import background, services
 from recommendations.models import GeneratedMessage
 from recommendations.selectors import recommendation_page, user_facts
 
@@ -79,7 +79,7 @@ def test_clients_cannot_bypass_the_cache(client, standin):
 
 @pytest.mark.django_db(transaction=True)
 def test_calls_are_recorded_when_the_client_has_gone_away(standin):
-    standin.latency = 0.5
+    standin.hold()
     user = make_user()
     coordis = [make_coordi() for _ in range(3)]
     outfits = recommendation_page(user, page=1, limit=20).outfits
@@ -89,16 +89,44 @@ def test_calls_are_recorded_when_the_client_has_gone_away(standin):
         request = asyncio.ensure_future(
             services.outfit_messages([o.facts() for o in outfits], user_facts(user))
         )
-        await asyncio.sleep(0.1)
+        # Every call is at Gemini when the client hangs up.
+        assert await asyncio.to_thread(standin.wait_until, lambda server: server.held == 3)
         request.cancel()  # what Django's ASGI handler does when the client disconnects
         with pytest.raises(asyncio.CancelledError):
             await request
-        await asyncio.gather(*services._running)
+        assert background.running() == 1
+        standin.release()
+        assert await background.drain(timeout=30) == 0
 
     async_to_sync(client_leaves_midway)()
 
-    assert GeneratedMessage.objects.filter(user=user, outcome="ok").count() == 3
+    rows = GeneratedMessage.objects.filter(user=user)
+    assert [(row.outcome, row.reached_gemini) for row in rows] == [("ok", True)] * 3
     assert len(standin.requests) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_that_stops_waiting_leaves_its_messages_to_be_made(standin, settings):
+    settings.LLM_RESPONSE_DEADLINE_SECONDS = 0.01
+    standin.hold()
+    user = make_user()
+    coordis = [make_coordi() for _ in range(3)]
+    outfits = recommendation_page(user, page=1, limit=20).outfits
+
+    async def page_then_drain():
+        messages = await services.outfit_messages([o.facts() for o in outfits], user_facts(user))
+        # Answered at the deadline while Gemini still held every call.
+        assert messages == {c.id: None for c in coordis}
+        assert await asyncio.to_thread(standin.wait_until, lambda server: server.held == 3)
+        standin.release()
+        assert await background.drain(timeout=30) == 0
+        return await services.outfit_messages([o.facts() for o in outfits], user_facts(user))
+
+    later = async_to_sync(page_then_drain)()
+
+    assert all(later[c.id] for c in coordis)  # from the cache
+    assert len(standin.requests) == 3
+    assert GeneratedMessage.objects.filter(user=user, outcome="ok", reached_gemini=True).count() == 3
 
 
 @pytest.mark.django_db
