@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from prometheus_client import Counter, Gauge
 
 # The first pause without a retryDelay, doubled with each refusal in a row, and the longest pause.
-BASE_SECONDS = 1.0
+BASE_SECONDS = 2.0
 MAX_SECONDS = 60.0
 
 PAUSES = Counter("llm_gemini_cooldowns_total", "Times Gemini said slow down (429, 503) and calls paused.")
@@ -101,11 +101,6 @@ class Cooldown:
         with self._lock:
             self._until = max(self._until, time.monotonic() + left)
             self._strikes = max(self._strikes, shared.strikes)
-
-    def shared(self) -> Shared | None:
-        """This process's pause for the others, while it lasts."""
-        with self._lock:
-            return self._shared_locked() if time.monotonic() < self._until else None
 
     def _shared_locked(self) -> Shared:
         return Shared(until=time.time() + (self._until - time.monotonic()), strikes=self._strikes)

@@ -276,7 +276,6 @@ async def _make(coordis: list[CoordiFacts], user: UserFacts, page: _Page, keys: 
                 if value.text is None and made[key][1].verdict},
         failed_seconds=config.failure_seconds,
         unlock=made.keys() if store.is_shared() else (),
-        pause=cooldown().shared(),
     )
     for key, (_, result) in made.items():
         _flights.land(key, stored[key])
@@ -357,6 +356,7 @@ async def _message(coordi: CoordiFacts, user: UserFacts, page: _Page) -> tuple[s
         async with contextlib.AsyncExitStack() as held:
             async with asyncio.timeout_at(page.slot_deadline):
                 await held.enter_async_context(page.request_slots)
+            await store.look_for_pause()
             permit = cooldown().permit()
             if permit is Permit.WAIT:
                 answer = Answer(Outcome.RATE_LIMITED, detail="cooldown")
@@ -378,12 +378,15 @@ async def _message(coordi: CoordiFacts, user: UserFacts, page: _Page) -> tuple[s
     finally:
         # Gemini's answer to this call decides the pause; no answer (cancelled, never sent) leaves
         # a probe's place to the next call.
+        pause = None
         if sent and answer is not None and answer.overloaded:
-            cooldown().refused(retry_after=answer.retry_after)
+            pause = cooldown().refused(retry_after=answer.retry_after)
         elif sent and answer is not None and answer.verdict:
             cooldown().answered(permit)
         else:
             cooldown().abandoned(permit)
+    if pause is not None:
+        await store.share_pause(pause)
     return _finish(coordi, user, page, answer, image=image_status, sent=sent)
 
 

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import base64
 import json
+import random
 import re
 import signal
 import socket
@@ -142,12 +143,16 @@ class GeminiStandIn:
         port: int = 0,
         api_key: str | None = "standin-key",
         latency: float = 0.0,
+        jitter: float = 0.0,
     ) -> None:
         self.host = host
         self._requested_port = port
         # None accepts any non-empty key (the benchmark does not care which).
         self.api_key = api_key
         self.latency = latency
+        # Each answer's latency drawn from latency × (1 ± jitter), the same draws on every run.
+        self.jitter = jitter
+        self._random = random.Random(0)
         self._initial = (api_key, latency)
         self._lock = threading.Lock()
         self._state = _State()
@@ -348,7 +353,7 @@ class GeminiStandIn:
             behaviour = _choose(state, state.request_count, record.prompt)
             state.in_flight += 1
             state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
-            latency = self.latency
+            latency = self.latency * (1 + self.jitter * self._random.uniform(-1, 1))
             gate = state.gate
             state.held += gate is not None
         gone = False
@@ -356,7 +361,9 @@ class GeminiStandIn:
             gone = await _wait_for_gate(receive, gate)
             with self._lock:
                 state.held -= 1
-        wait = None if behaviour.kind == "hang" else latency + behaviour.delay
+        # A refusal ("slow down") comes at once, as Google's do; the model's latency is for answers.
+        refused = behaviour.kind in ("rate_limited", "overloaded")
+        wait = None if behaviour.kind == "hang" else (0 if refused else latency) + behaviour.delay
         gone = gone or await _wait_for_disconnect(receive, wait)
         with self._lock:
             # Counted out before the answer goes: the client cannot start its next call before that.

@@ -3,8 +3,8 @@
 One thread hop per batch (each cache call is one under ASGI): a page reads its keys in one get_many
 and writes in one hop. When the cache is shared (Redis, through django-redis), a short-lived lock key
 (`cache.add`, a `SET NX` with an expiry) lets one process make a message while the others wait for
-it, and Gemini's "slow down" pause (llm.cooldown) travels to the other processes in the same reads
-and writes. Cache errors never fail a page: a read that fails is a miss, a write that fails is
+it, and Gemini's "slow down" pause (llm.cooldown) travels to the other processes: written at once,
+read with a page's messages and before a call is sent. Cache errors never fail a page: a read that fails is a miss, a write that fails is
 skipped, a lock that cannot be taken is taken anyway.
 """
 
@@ -27,7 +27,10 @@ logger = logging.getLogger("llm")
 LOCK_PREFIX = "llm_message_lock:"
 # Gemini's "slow down" as the processes share it (llm.cooldown.Shared).
 PAUSE_KEY = "llm_gemini_pause"
+# A call about to be sent looks for another process's pause at most this often (monotonic seconds).
+PAUSE_READ_SECONDS = 0.2
 _REDIS_BACKEND = "django_redis.cache.RedisCache"
+_pause_read_at = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +68,44 @@ def _read(keys: list[str]) -> dict[str, Stored]:
     except Exception as error:  # noqa: BLE001
         logger.warning("llm message cache unreadable (%s): treated as misses", type(error).__name__)
         return {}
-    pause = found.pop(PAUSE_KEY, None)
+    _adopt(found.pop(PAUSE_KEY, None))
+    return {key: Stored(*value) for key, value in found.items() if isinstance(value, tuple)}
+
+
+def _adopt(pause: object) -> None:
+    global _pause_read_at
+    _pause_read_at = time.monotonic()
     if isinstance(pause, Shared):
         cooldown().adopt(pause)  # another process was told to slow down
-    return {key: Stored(*value) for key, value in found.items() if isinstance(value, tuple)}
+
+
+async def look_for_pause() -> None:
+    """Takes in another process's pause, if there is one (read at most every PAUSE_READ_SECONDS)."""
+    if is_shared() and time.monotonic() - _pause_read_at >= PAUSE_READ_SECONDS:
+        await sync_to_async(_read_pause, thread_sensitive=False)()
+
+
+def _read_pause() -> None:
+    try:
+        _adopt(cache.get(PAUSE_KEY))
+    except Exception as error:  # noqa: BLE001 - without the cache, this process decides alone
+        logger.debug("llm pause unreadable (%s)", type(error).__name__)
+
+
+async def share_pause(pause: Shared) -> None:
+    """Tells the other processes at once that Gemini said slow down."""
+    if is_shared():
+        await sync_to_async(_write_pause, thread_sensitive=False)(pause)
+
+
+def _write_pause(pause: Shared) -> None:
+    seconds = pause.until - time.time()
+    if seconds <= 0:
+        return
+    try:
+        cache.set(PAUSE_KEY, pause, timeout=seconds)
+    except Exception as error:  # noqa: BLE001
+        logger.warning("llm pause unwritable (%s)", type(error).__name__)
 
 
 async def lock(keys: Iterable[str], *, seconds: int) -> set[str]:
@@ -90,18 +127,17 @@ def _lock(keys: list[str], seconds: int) -> set[str]:
 
 async def write(
     *, kept: dict[str, Stored], kept_seconds: int, failed: dict[str, Stored], failed_seconds: int,
-    unlock: Iterable[str] = (), pause: Shared | None = None,
+    unlock: Iterable[str] = (),
 ) -> None:
-    """Stores successes and (briefly) failures, releases locks and shares a pause, in one thread hop."""
+    """Stores successes and (briefly) failures and releases locks, in one thread hop."""
     unlock = list(unlock)
-    pause = pause if is_shared() else None
-    if kept or failed or unlock or pause:
-        await sync_to_async(_write)(kept, kept_seconds, failed, failed_seconds, unlock, pause)
+    if kept or failed or unlock:
+        await sync_to_async(_write)(kept, kept_seconds, failed, failed_seconds, unlock)
 
 
 def _write(
     kept: dict[str, Stored], kept_seconds: int, failed: dict[str, Stored], failed_seconds: int,
-    unlock: list[str], pause: Shared | None,
+    unlock: list[str],
 ) -> None:
     try:
         # Two TTLs, so two set_many calls at most; Django's set_many takes one timeout.
@@ -111,7 +147,5 @@ def _write(
             cache.set_many({key: (s.text, s.outcome) for key, s in failed.items()}, timeout=failed_seconds)
         if unlock:
             cache.delete_many([LOCK_PREFIX + key for key in unlock])
-        if pause is not None and (seconds := pause.until - time.time()) > 0:
-            cache.set(PAUSE_KEY, pause, timeout=seconds)
     except Exception as error:  # noqa: BLE001
         logger.warning("llm message cache unwritable (%s)", type(error).__name__)

@@ -123,18 +123,21 @@ class AppServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
+        # The database and cache are the test's (or what it names), never the developer's own.
+        inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL")}
         self.env = {
-            **os.environ,
+            **inherited,
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(64),
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
             "LLM_IMAGE_ALLOWED_HOSTS": "127.0.0.1",
             "LOG_LEVEL": "INFO",
-            "DATABASE_URL": database_url(),
             "PYTHONUNBUFFERED": "1",
             **env,
         }
+        if "DATABASE_URL" not in env:
+            self.env["DATABASE_URL"] = database_url()
         self._log = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False)
         self.process: subprocess.Popen[bytes] | None = None
 
