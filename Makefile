@@ -38,3 +38,4 @@ test: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.production

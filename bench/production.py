@@ -298,12 +298,14 @@ def main() -> None:
     args = parser.parse_args()
     args.users = max(args.soak_clients, 20)
     if shutil.which("redis-server") is None:
-        sys.exit("bench: the production section needs redis-server")
+        print("\nbench, production: skipped, it needs the redis-server program")
+        return
     try:
         psycopg.connect(os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
                         connect_timeout=3).close()  # fmt: skip
     except psycopg.Error as error:
-        sys.exit(f"bench: the production section needs PostgreSQL (BENCH_POSTGRES_URL): {error}")
+        print(f"\nbench, production: skipped, no PostgreSQL at BENCH_POSTGRES_URL ({error})")
+        return
 
     print(f"\nbench, production: {platform.node()}, {os.cpu_count()} cores, PostgreSQL + Redis, "
           f"stand-in latency {args.latency} s", flush=True)  # fmt: skip

@@ -46,7 +46,7 @@ def _hit(item: RateLimitItem) -> bool:
     try:
         return _current_limiter().hit(item, _NAMESPACE)
     except Exception as error:  # noqa: BLE001 - the quota store is an aid, not a dependency
-        logger.warning("llm rate limit store unavailable (%s): call allowed", type(error).__name__)
+        store.log_cache_error(logger, "llm rate limit store unavailable (%s): call allowed", error)
         return True
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis import ConnectionPool
 
 from llm.cooldown import Shared, cooldown
@@ -66,7 +68,7 @@ def _read(keys: list[str]) -> dict[str, Stored]:
     try:
         found = cache.get_many([*keys, PAUSE_KEY] if is_shared() else keys)
     except Exception as error:  # noqa: BLE001
-        logger.warning("llm message cache unreadable (%s): treated as misses", type(error).__name__)
+        log_cache_error(logger, "llm message cache unreadable (%s): treated as misses", error)
         return {}
     _adopt(found.pop(PAUSE_KEY, None))
     return {key: Stored(*value) for key, value in found.items() if isinstance(value, tuple)}
@@ -105,7 +107,7 @@ def _write_pause(pause: Shared) -> None:
     try:
         cache.set(PAUSE_KEY, pause, timeout=seconds)
     except Exception as error:  # noqa: BLE001
-        logger.warning("llm pause unwritable (%s)", type(error).__name__)
+        log_cache_error(logger, "llm pause unwritable (%s)", error)
 
 
 async def lock(keys: Iterable[str], *, seconds: int) -> set[str]:
@@ -121,7 +123,7 @@ def _lock(keys: list[str], seconds: int) -> set[str]:
         return {key for key in keys if cache.add(LOCK_PREFIX + key, 1, timeout=seconds)}
     except Exception as error:  # noqa: BLE001
         # Without the lock store, make the messages here: a duplicate call beats no message.
-        logger.warning("llm message locks unavailable (%s)", type(error).__name__)
+        log_cache_error(logger, "llm message locks unavailable (%s)", error)
         return set(keys)
 
 
@@ -148,4 +150,11 @@ def _write(
         if unlock:
             cache.delete_many([LOCK_PREFIX + key for key in unlock])
     except Exception as error:  # noqa: BLE001
-        logger.warning("llm message cache unwritable (%s)", type(error).__name__)
+        log_cache_error(logger, "llm message cache unwritable (%s)", error)
+
+
+def log_cache_error(logger: logging.Logger, message: str, error: Exception) -> None:
+    """A failed cache call, logged: a warning, but for a Redis that does not answer, which its
+    connection pool (config.cache) reports once per outage rather than on every call."""
+    unreachable = isinstance(error, (RedisConnectionError, RedisTimeoutError))
+    logger.log(logging.DEBUG if unreachable else logging.WARNING, message, type(error).__name__)

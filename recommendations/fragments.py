@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from llm.facts import CoordiFacts
+from llm.store import log_cache_error
 
 from .api.serializers import OutfitSerializer
 from .connections import database_hop
@@ -59,7 +60,7 @@ def _read(keys: list[str]) -> dict[str, Fragment]:
     try:
         return cache.get_many(keys)
     except Exception as error:  # noqa: BLE001 - without the cache, the page is read from the database
-        logger.warning("outfit fragments unreadable (%s): read from the database", type(error).__name__)
+        log_cache_error(logger, "outfit fragments unreadable (%s): read from the database", error)
         return {}
 
 
@@ -73,7 +74,7 @@ def _make_and_store(coordi_ids: list[int]) -> dict[int, Fragment]:
             timeout=settings.OUTFIT_FRAGMENT_TTL_SECONDS,
         )
     except Exception as error:  # noqa: BLE001
-        logger.warning("outfit fragments unwritable (%s)", type(error).__name__)
+        log_cache_error(logger, "outfit fragments unwritable (%s)", error)
     return fragments
 
 
