@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from django.conf import settings
+from django.db.models import Count, Window
 from django.utils.module_loading import import_string
 
 from .models import Coordi, User, UserCoordiInteraction
@@ -35,9 +36,15 @@ class NewestForGender:
         )
         if user.gender:
             coordis = coordis.filter(gender=user.gender)
-        total = coordis.count()
-        ids = coordis.order_by("-created_at", "-id").values_list("id", flat=True)
-        return RecommendationPage(coordi_ids=tuple(ids[offset : offset + limit]), total=total)
+        # The page and the total in one query (the total counted before the page is cut out of it);
+        # a page past the end has no row to carry it, and asks again.
+        rows = list(
+            coordis.order_by("-created_at", "-id")
+            .annotate(total=Window(Count("id")))
+            .values_list("id", "total")[offset : offset + limit]
+        )
+        total = rows[0][1] if rows else coordis.count()
+        return RecommendationPage(coordi_ids=tuple(coordi_id for coordi_id, _ in rows), total=total)
 
 
 @lru_cache(maxsize=4)

@@ -142,7 +142,7 @@ def test_fragments_are_shared_by_readers_and_not_rebuilt(client, django_assert_n
     fast(client, first)
 
     # token; count, ids, versions with likes, closet entries: no catalogue read for the second reader
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         assert len(client.get(URL, headers=headers).json()["data"]["outfits"]) == 5
 
 
