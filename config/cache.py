@@ -5,7 +5,8 @@ backend per request under ASGI; django-redis shares the pool behind them), and C
 bounds each socket operation. That alone would still cost every cache call of a page the timeout when
 Redis hangs: a page makes several. So a pool that saw a connection fail or time out treats its Redis
 as down for OUTAGE_SECONDS, and every command meanwhile fails at once (the callers treat a failing
-cache as a miss, so a page is served without it); the first command after that tries again.
+cache as a miss, so a page is served without it); then one connection tries again while the others
+keep failing at once, and its first answer ends the outage.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import Counter
@@ -34,35 +37,54 @@ ERRORS = Counter("cache_errors_total", "Redis commands of the cache that failed,
 
 
 class Outage:
-    """Whether one Redis is being left alone, and until when (monotonic seconds)."""
+    """Whether one Redis is being left alone, and until when (monotonic seconds).
 
-    def __init__(self, name: str, *, seconds: float | None = None) -> None:
+    After a failure, every command fails at once for `seconds`; then one caller is let through to
+    try again (for at most `trial_seconds`) while the others keep failing at once, so a Redis that is
+    still stalled costs one timeout per outage period, not one per waiting request.
+    """
+
+    def __init__(self, name: str, *, seconds: float | None = None, trial_seconds: float = 1.0) -> None:
         self.name = name
         self.seconds = OUTAGE_SECONDS if seconds is None else seconds
+        self.trial_seconds = trial_seconds
         self._lock = threading.Lock()
         self._until = 0.0
+        self._down = False
+        self._trial: object | None = None  # the connection trying again
 
-    def active(self) -> bool:
+    def admits(self, connection: object) -> bool:
+        """Whether `connection` may talk to Redis now."""
         with self._lock:
-            return time.monotonic() < self._until
+            now = time.monotonic()
+            if now < self._until:
+                return connection is self._trial
+            if self._down:
+                # This one tries again; the others keep failing at once until it is done.
+                self._trial, self._until = connection, now + self.trial_seconds
+            return True
 
     def begin(self, error: Exception) -> None:
         with self._lock:
-            already = time.monotonic() < self._until
+            already, self._down, self._trial = self._down, True, None
             self._until = time.monotonic() + self.seconds
         if not already:
             OUTAGES.inc()
             logger.warning(
-                "cache: Redis %s unreachable (%s): served without it for %.0f s",
+                "cache: Redis %s unreachable (%s): served without it, tried again every %.0f s",
                 self.name, type(error).__name__, self.seconds,
             )
 
-    def end(self) -> None:
+    def answered(self) -> None:
+        if not self._down:  # the usual case, without the lock
+            return
         with self._lock:
-            self._until = 0.0
+            was_down, self._down, self._until, self._trial = self._down, False, 0.0, None
+        if was_down:
+            logger.warning("cache: Redis %s answers again", self.name)
 
-    def raise_if_active(self) -> None:
-        if self.active():
+    def raise_unless_admitted(self, connection: object) -> None:
+        if not self.admits(connection):
             ERRORS.labels("skipped").inc()
             raise ConnectionError(f"Redis {self.name} is being left alone after a failure")
 
@@ -77,24 +99,25 @@ class _FailFast:
     outage: Outage
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
-        self.outage.raise_if_active()
-        try:
+        self.outage.raise_unless_admitted(self)
+        with self._watched():
             return super().connect(*args, **kwargs)  # type: ignore[misc]
-        except (ConnectionError, TimeoutError) as error:
-            self.outage.failed(error)
-            raise
 
     def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
-        self.outage.raise_if_active()
-        try:
+        self.outage.raise_unless_admitted(self)
+        with self._watched():
             return super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
-        except (ConnectionError, TimeoutError) as error:
-            self.outage.failed(error)
-            raise
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        with self._watched():
+            response = super().read_response(*args, **kwargs)  # type: ignore[misc]
+        self.outage.answered()
+        return response
+
+    @contextmanager
+    def _watched(self) -> Iterator[None]:
         try:
-            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+            yield
         except (ConnectionError, TimeoutError) as error:
             self.outage.failed(error)
             raise
@@ -111,6 +134,7 @@ class FailFastConnectionPool(ConnectionPool):
             "port": self.connection_kwargs.get("port", ""),
             "db": self.connection_kwargs.get("db", 0),
         })
-        self.outage = Outage(name)
+        timeout = self.connection_kwargs.get("socket_timeout") or 1.0
+        self.outage = Outage(name, trial_seconds=2 * timeout)
         # A class of its own per pool: a stalled Redis leaves the others (another URL) alone.
         self.connection_class = type(f"FailFast{base.__name__}", (_FailFast, base), {"outage": self.outage})
