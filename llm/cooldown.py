@@ -22,7 +22,11 @@ BASE_SECONDS = 2.0
 MAX_SECONDS = 60.0
 
 PAUSES = Counter("llm_gemini_cooldowns_total", "Times Gemini said slow down (429, 503) and calls paused.")
-REMAINING = Gauge("llm_gemini_cooldown_seconds", "Seconds left before calls to Gemini resume.")
+# A timestamp, not a countdown: it holds in multi-process mode (the latest of the live workers).
+PAUSED_UNTIL = Gauge(
+    "llm_gemini_paused_until_seconds", "Unix time until which calls to Gemini pause (0: not paused).",
+    multiprocess_mode="livemax",
+)
 
 
 class Permit(enum.Enum):
@@ -35,10 +39,24 @@ class Permit(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Shared:
-    """A pause as other processes see it: until when (wall clock) and how many refusals in a row."""
+    """A pause as other processes see it: until when (wall clock) and how many refusals in a row.
+
+    Kept in the cache as a plain tuple (`as_value`), so that any version of the code reads it.
+    """
 
     until: float
     strikes: int
+
+    def as_value(self) -> tuple[float, int]:
+        return (self.until, self.strikes)
+
+    @classmethod
+    def from_value(cls, value: object) -> Shared | None:
+        if isinstance(value, tuple) and len(value) == 2:
+            until, strikes = value
+            if isinstance(until, (int, float)) and isinstance(strikes, int):
+                return cls(float(until), strikes)
+        return None
 
 
 class Cooldown:
@@ -47,7 +65,7 @@ class Cooldown:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._until = 0.0  # monotonic
-        self._strikes = 0
+        self._strikes = 0  # refusals in a row, counting one per pause
         self._probing = False
 
     def remaining(self) -> float:
@@ -55,6 +73,7 @@ class Cooldown:
             return max(0.0, self._until - time.monotonic())
 
     def permit(self) -> Permit:
+        """Whether a call may go now; take it right before sending (a PROBE must be reported on)."""
         with self._lock:
             if time.monotonic() < self._until or self._probing:
                 return Permit.WAIT
@@ -63,21 +82,22 @@ class Cooldown:
                 return Permit.PROBE
             return Permit.SEND
 
-    def refused(self, *, retry_after: float | None) -> Shared:
-        """Gemini said slow down: pause (longer than last time, at least as long as it asked)."""
+    def refused(self, permit: Permit, *, retry_after: float | None) -> Shared | None:
+        """Gemini said slow down to a call sent under `permit`: pause, longer than last time and at
+        least as long as it asked. Returns the pause to share, or None when the refusal tells
+        nothing new: a call sent before the pause began, answered late, is already accounted for."""
         with self._lock:
-            now = time.monotonic()
-            # Refusals of calls sent together count as one: only a refusal outside a pause (the
-            # first, or a probe's) makes the next pause longer.
-            started = now >= self._until
-            self._strikes += started
-            backoff = BASE_SECONDS * 2 ** (max(1, self._strikes) - 1)
+            if permit is Permit.PROBE:
+                self._probing = False
+            elif self._strikes:
+                return None
+            self._strikes += 1
+            backoff = BASE_SECONDS * 2 ** (self._strikes - 1)
             pause = min(MAX_SECONDS, max(retry_after or 0.0, backoff))
-            self._until = max(self._until, now + pause)
-            self._probing = False
+            self._until = max(self._until, time.monotonic() + pause)
             shared = self._shared_locked()
-        if started:
-            PAUSES.inc()
+        PAUSES.inc()
+        PAUSED_UNTIL.set(shared.until)
         return shared
 
     def answered(self, permit: Permit) -> None:
@@ -86,28 +106,30 @@ class Cooldown:
             with self._lock:
                 self._strikes = 0
                 self._probing = False
+            PAUSED_UNTIL.set(0)
 
     def abandoned(self, permit: Permit) -> None:
-        """A probe ended without telling anything (cancelled): the next call may probe."""
+        """A probe ended without telling anything (cancelled, never sent): the next call may probe."""
         if permit is Permit.PROBE:
             with self._lock:
                 self._probing = False
 
     def adopt(self, shared: Shared) -> None:
         """Takes in another process's pause (read from the cache)."""
-        left = shared.until - time.time()
+        # Another host's clock may be ahead: never longer than a pause can be.
+        left = min(MAX_SECONDS, shared.until - time.time())
         if left <= 0:
             return  # over: whoever probes first settles it
         with self._lock:
             self._until = max(self._until, time.monotonic() + left)
             self._strikes = max(self._strikes, shared.strikes)
+        PAUSED_UNTIL.set(time.time() + left)
 
     def _shared_locked(self) -> Shared:
         return Shared(until=time.time() + (self._until - time.monotonic()), strikes=self._strikes)
 
 
 _cooldown = Cooldown()
-REMAINING.set_function(lambda: _cooldown.remaining())
 
 
 def cooldown() -> Cooldown:
@@ -118,3 +140,4 @@ def reset() -> None:
     """A fresh state (tests)."""
     global _cooldown
     _cooldown = Cooldown()
+    PAUSED_UNTIL.set(0)

@@ -18,9 +18,15 @@ from llm.prompts import Prompt
 try:  # google-genai 3.x talks through httpx2 when it is installed (it is, as its dependency).
     import httpx2
 
-    _TIMEOUT_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx2.TimeoutException)
+    _HTTPX: tuple = (httpx, httpx2)
 except ImportError:  # pragma: no cover
-    _TIMEOUT_ERRORS = (httpx.TimeoutException,)
+    _HTTPX = (httpx,)
+# The request never left: no connection could be had. Not Gemini's answer, and not a call paid for.
+_NOT_SENT_ERRORS: tuple[type[Exception], ...] = tuple(
+    error for module in _HTTPX for error in (module.ConnectError, module.ConnectTimeout, module.PoolTimeout)
+)
+# The request went and the answer did not come in time (the call's own timeout).
+_TIMEOUT_ERRORS: tuple[type[Exception], ...] = tuple(module.TimeoutException for module in _HTTPX)
 
 # Finish reasons that mean "the answer was withheld", as opposed to "the answer is bad".
 _BLOCKING_FINISH_REASONS = frozenset(
@@ -45,15 +51,17 @@ class Outcome(enum.StrEnum):
 class Answer:
     """The model's raw text when the call worked; `detail` is a short code safe to log.
 
-    `verdict`: Gemini itself decided this outcome (an answer, an error status, a block, or a call that
-    outlived its own timeout), so a failure may be remembered; a call we gave up on, one that never
-    reached Gemini, or a "slow down" is not a verdict on the message. `overloaded`: Gemini said slow
-    down (429, 503), with `retry_after` seconds when it said how long.
+    `reached`: the request went to Gemini (a call paid for, or refused). `verdict`: Gemini itself
+    decided this outcome (an answer, an error status, a block, or a call that outlived its own
+    timeout), so a failure may be remembered; a call we gave up on, one that never reached Gemini,
+    or a "slow down" is not a verdict on the message. `overloaded`: Gemini said slow down (429,
+    503), with `retry_after` seconds when it said how long.
     """
 
     outcome: Outcome
     text: str | None = None
     detail: str = ""
+    reached: bool = False
     verdict: bool = False
     overloaded: bool = False
     retry_after: float | None = None
@@ -140,14 +148,20 @@ async def generate(
         if error.code in _SLOW_DOWN_STATUSES:
             return Answer(
                 Outcome.RATE_LIMITED if error.code == 429 else Outcome.ERROR,
-                detail=f"status_{error.code}", overloaded=True, retry_after=_retry_after(error),
+                detail=f"status_{error.code}", reached=True, overloaded=True,
+                retry_after=_retry_after(error),
             )
-        return Answer(Outcome.ERROR, detail=f"status_{error.code}", verdict=True)
+        return Answer(Outcome.ERROR, detail=f"status_{error.code}", reached=True, verdict=True)
+    except _NOT_SENT_ERRORS as error:
+        return Answer(
+            Outcome.TIMEOUT if isinstance(error, _TIMEOUT_ERRORS) else Outcome.ERROR,
+            detail=type(error).__name__,
+        )
     except _TIMEOUT_ERRORS as error:
         # httpx's timeout is the call's own (`timeout`): Gemini took longer than we allow a call.
-        return Answer(Outcome.TIMEOUT, detail=type(error).__name__, verdict=True)
-    except Exception as error:  # noqa: BLE001 - garbage bodies, refused connections, SDK surprises
-        return Answer(Outcome.ERROR, detail=type(error).__name__)
+        return Answer(Outcome.TIMEOUT, detail=type(error).__name__, reached=True, verdict=True)
+    except Exception as error:  # noqa: BLE001 - garbage bodies, a dropped connection, SDK surprises
+        return Answer(Outcome.ERROR, detail=type(error).__name__, reached=True)
     return _read(response)
 
 
@@ -175,22 +189,22 @@ def _retry_after(error: errors.APIError) -> float | None:
 def _read(response: types.GenerateContentResponse) -> Answer:
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
-        return Answer(Outcome.BLOCKED, detail=f"block_reason_{_name(feedback.block_reason)}", verdict=True)
+        return Answer(Outcome.BLOCKED, detail=f"block_reason_{_name(feedback.block_reason)}", reached=True, verdict=True)
     if not response.candidates:
-        return Answer(Outcome.INVALID, detail="no_candidates", verdict=True)
+        return Answer(Outcome.INVALID, detail="no_candidates", reached=True, verdict=True)
     candidate = response.candidates[0]
     finish = _name(candidate.finish_reason)
     if finish in _BLOCKING_FINISH_REASONS:
-        return Answer(Outcome.BLOCKED, detail=f"finish_{finish}", verdict=True)
+        return Answer(Outcome.BLOCKED, detail=f"finish_{finish}", reached=True, verdict=True)
     if finish == "MAX_TOKENS":
         # A sentence cut off at the token cap is not shown, even if it happens to pass the checks.
-        return Answer(Outcome.INVALID, detail="finish_MAX_TOKENS", verdict=True)
+        return Answer(Outcome.INVALID, detail="finish_MAX_TOKENS", reached=True, verdict=True)
     parts = candidate.content.parts if candidate.content and candidate.content.parts else []
     # response.text would do, but it warns on non-text parts and includes no thought filtering.
     text = "".join(part.text for part in parts if part.text and not part.thought)
     if not text:
-        return Answer(Outcome.INVALID, detail="empty", verdict=True)
-    return Answer(Outcome.OK, text=text, verdict=True)
+        return Answer(Outcome.INVALID, detail="empty", reached=True, verdict=True)
+    return Answer(Outcome.OK, text=text, reached=True, verdict=True)
 
 
 def _name(value: object) -> str:

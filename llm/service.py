@@ -263,8 +263,14 @@ async def _make(coordis: list[CoordiFacts], user: UserFacts, page: _Page, keys: 
     if not coordis:
         return
     config = page.config
+
+    async def made_and_settled(coordi: CoordiFacts) -> tuple[str | None, MessageResult]:
+        text, result = await _message(coordi, user, page)
+        page.settle(result)  # seen at once by a page that stops waiting at its deadline
+        return text, result
+
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_message(coordi, user, page)) for coordi in coordis]
+        tasks = [group.create_task(made_and_settled(coordi)) for coordi in coordis]
     made = {keys[result.coordi_id]: (text, result) for text, result in (task.result() for task in tasks)}
     stored = {key: store.Stored(text, result.outcome.value) for key, (text, result) in made.items()}
     await store.write(
@@ -277,9 +283,9 @@ async def _make(coordis: list[CoordiFacts], user: UserFacts, page: _Page, keys: 
         failed_seconds=config.failure_seconds,
         unlock=made.keys() if store.is_shared() else (),
     )
-    for key, (_, result) in made.items():
+    # Landed once stored: a request arriving between the two would otherwise find neither.
+    for key in made:
         _flights.land(key, stored[key])
-        page.settle(result)
 
 
 async def _await_flight(
@@ -349,45 +355,47 @@ async def _message(coordi: CoordiFacts, user: UserFacts, page: _Page) -> tuple[s
     """One outfit's call: what to store (the checked text, or the shared scope's template) and the result."""
     config = page.config
     image_status = "none"
-    sent = False
     permit = Permit.WAIT
-    answer: Answer | None = None
+    answer = Answer(Outcome.ERROR, detail="cancelled")
+    pause = None
     try:
         async with contextlib.AsyncExitStack() as held:
             async with asyncio.timeout_at(page.slot_deadline):
                 await held.enter_async_context(page.request_slots)
             await store.look_for_pause()
-            permit = cooldown().permit()
-            if permit is Permit.WAIT:
+            if cooldown().remaining():
                 answer = Answer(Outcome.RATE_LIMITED, detail="cooldown")
             elif not await quota.allow_call(config.rate_limit):
                 answer = Answer(Outcome.RATE_LIMITED, detail="rate_limit")
             else:
                 image, image_status = await _image_for(coordi, config=config)
-                async with asyncio.timeout_at(max(page.slot_deadline, asyncio.get_running_loop().time())):
+                async with asyncio.timeout_at(page.slot_deadline):
                     await held.enter_async_context(
                         limits.in_flight_limiter().slot(limit=config.max_in_flight)
                     )
-                sent = True
-                answer = await _call(coordi, user, image, config=config)
+                # Taken last, right before the call: a probe is out only while it is at Gemini.
+                permit = cooldown().permit()
+                if permit is Permit.WAIT:
+                    answer = Answer(Outcome.RATE_LIMITED, detail="cooldown")
+                else:
+                    answer = await _call(coordi, user, image, config=config)
     except TimeoutError:
         # Only the slot waits raise it here (the call has its own): Gemini was never asked.
         answer = Answer(Outcome.TIMEOUT, detail="no_slot")
     except Exception as error:  # noqa: BLE001 - one outfit's failure must not cost the page
         answer = Answer(Outcome.ERROR, detail=type(error).__name__)
     finally:
-        # Gemini's answer to this call decides the pause; no answer (cancelled, never sent) leaves
-        # a probe's place to the next call.
-        pause = None
-        if sent and answer is not None and answer.overloaded:
-            pause = cooldown().refused(retry_after=answer.retry_after)
-        elif sent and answer is not None and answer.verdict:
+        # Gemini's answer decides the pause; no answer (cancelled, not sent) leaves a probe's place
+        # to the next call.
+        if answer.reached and answer.overloaded:
+            pause = cooldown().refused(permit, retry_after=answer.retry_after)
+        elif answer.reached and answer.verdict:
             cooldown().answered(permit)
         else:
             cooldown().abandoned(permit)
     if pause is not None:
         await store.share_pause(pause)
-    return _finish(coordi, user, page, answer, image=image_status, sent=sent)
+    return _finish(coordi, user, page, answer, image=image_status)
 
 
 async def _call(coordi: CoordiFacts, user: UserFacts, image: images.Image | None, *, config: _Config) -> Answer:
@@ -406,7 +414,7 @@ async def _call(coordi: CoordiFacts, user: UserFacts, image: images.Image | None
             )
     except TimeoutError:
         # Gemini took longer than a call may: its verdict, as much as an error status would be.
-        return Answer(Outcome.TIMEOUT, detail="call_timeout", verdict=True)
+        return Answer(Outcome.TIMEOUT, detail="call_timeout", reached=True, verdict=True)
 
 
 async def _image_for(coordi: CoordiFacts, *, config: _Config) -> tuple[images.Image | None, str]:
@@ -434,7 +442,6 @@ def _finish(
     answer: Answer,
     *,
     image: str = "none",
-    sent: bool = False,
 ) -> tuple[str | None, MessageResult]:
     """Checks the answer, logs and counts the call once; returns what to store and the result."""
     config = page.config
@@ -459,7 +466,7 @@ def _finish(
         model=config.model,
         language=config.language,
         scope=config.scope,
-        sent=sent,
+        sent=answer.reached,
         verdict=answer.verdict,
     )
     metrics.record(outcome=outcome.value, latency_ms=latency_ms)

@@ -74,10 +74,11 @@ def _read(keys: list[str]) -> dict[str, Stored]:
     return {key: Stored(*value) for key, value in found.items() if isinstance(value, tuple)}
 
 
-def _adopt(pause: object) -> None:
+def _adopt(value: object) -> None:
     global _pause_read_at
     _pause_read_at = time.monotonic()
-    if isinstance(pause, Shared):
+    pause = Shared.from_value(value)
+    if pause is not None:
         cooldown().adopt(pause)  # another process was told to slow down
 
 
@@ -105,7 +106,7 @@ def _write_pause(pause: Shared) -> None:
     if seconds <= 0:
         return
     try:
-        cache.set(PAUSE_KEY, pause, timeout=seconds)
+        cache.set(PAUSE_KEY, pause.as_value(), timeout=seconds)
     except Exception as error:  # noqa: BLE001
         log_cache_error(logger, "llm pause unwritable (%s)", error)
 

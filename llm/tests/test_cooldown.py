@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache
 from prometheus_client import REGISTRY
@@ -137,7 +139,7 @@ def test_other_processes_hold_off_too(standin, run, make_coordi, settings):
         coordis = [make_coordi() for _ in range(3)]
         a, b = readers(2)
         run(generate_message_results(coordis, a))
-        assert isinstance(cache.get(store.PAUSE_KEY), cooldown.Shared)
+        assert cooldown.Shared.from_value(cache.get(store.PAUSE_KEY)) is not None
         calls = len(standin.requests)
 
         cooldown.reset()  # another process: it has heard nothing itself
@@ -146,6 +148,46 @@ def test_other_processes_hold_off_too(standin, run, make_coordi, settings):
         assert len(standin.requests) == calls
         assert {r.detail for r in results} == {"cooldown"}
         assert cooldown.cooldown().remaining() > 25
+
+
+def test_a_late_refusal_of_a_call_sent_before_the_pause_changes_nothing():
+    pause = cooldown.Cooldown()
+    early, late = pause.permit(), pause.permit()  # two calls out together
+    assert pause.refused(early, retry_after=None) is not None
+    until = pause.remaining()
+
+    assert pause.refused(late, retry_after=None) is None  # already accounted for
+    assert until - 0.1 < pause.remaining() <= until
+
+
+def test_one_probe_at_a_time_and_its_answer_decides(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(cooldown.time, "monotonic", lambda: clock[0])
+    pause = cooldown.Cooldown()
+    pause.refused(pause.permit(), retry_after=None)
+    assert pause.permit() is Permit.WAIT
+    clock[0] += cooldown.BASE_SECONDS
+
+    probe = pause.permit()
+    assert (probe, pause.permit()) == (Permit.PROBE, Permit.WAIT)
+    pause.refused(probe, retry_after=None)  # refused again: twice as long
+    assert pause.remaining() == 2 * cooldown.BASE_SECONDS
+    clock[0] += 2 * cooldown.BASE_SECONDS
+
+    probe = pause.permit()
+    pause.abandoned(probe)  # cancelled: the next call probes instead
+    probe = pause.permit()
+    assert probe is Permit.PROBE
+    pause.answered(probe)
+    assert [pause.permit(), pause.permit()] == [Permit.SEND, Permit.SEND]
+
+
+def test_another_hosts_pause_is_never_longer_than_a_pause_can_be():
+    pause = cooldown.Cooldown()
+
+    pause.adopt(cooldown.Shared(until=time.time() + 3600, strikes=1))  # a clock an hour ahead
+
+    assert pause.remaining() <= cooldown.MAX_SECONDS
 
 
 @pytest.fixture(autouse=True)

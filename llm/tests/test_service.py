@@ -269,6 +269,8 @@ def test_a_refused_connection_is_an_error(standin, run, make_coordi, user, setti
 
     assert [r.outcome for r in results] == ["error", "error"]
     assert all(r.detail == "ConnectError" for r in results)
+    # Nothing reached Gemini: no call paid for, nothing remembered.
+    assert not any(r.sent or r.verdict for r in results)
 
 
 def test_a_wrong_key_is_an_error(standin, run, make_coordi, user, settings):
