@@ -18,21 +18,25 @@ T = TypeVar("T")
 
 _tasks: set[asyncio.Task[Any]] = set()
 
-Gauge(
-    "recommendations_background_tasks", "Message work outliving its request, still running in this process."
-).set_function(lambda: len(_tasks))
+# Counted up and down (not read at scrape time), so that it adds up across workers too.
+RUNNING = Gauge(
+    "recommendations_background_tasks", "Message work that may outlive its request, still running.",
+    multiprocess_mode="livesum",
+)
 
 
 def start(work: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
     """Runs `work` on this event loop, owned here: it goes on whatever happens to its caller."""
     task = asyncio.get_running_loop().create_task(work, name=name)
     _tasks.add(task)
+    RUNNING.inc()
     task.add_done_callback(_finished)
     return task
 
 
 def _finished(task: asyncio.Task[Any]) -> None:
     _tasks.discard(task)
+    RUNNING.dec()
     if not task.cancelled() and task.exception() is not None:
         logger.error("background %s failed", task.get_name(), exc_info=task.exception())
 

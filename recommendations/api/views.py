@@ -10,7 +10,6 @@ from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from .. import services
 from ..connections import database_hop, release
@@ -25,6 +24,7 @@ from .serializers import (
     TokenRequestSerializer,
     TokenResponseSerializer,
 )
+from .throttling import CacheTolerantScopedRateThrottle
 
 PAGE_SECONDS = Histogram(
     "recommendations_page_seconds",
@@ -97,7 +97,7 @@ class TokenView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CacheTolerantScopedRateThrottle]
     throttle_scope = "auth"
 
     def get_authenticate_header(self, request: Request) -> str:

@@ -119,7 +119,10 @@ class RedisServer:
 class AppServer:
     """uvicorn serving config.asgi:application, production settings, as the README runs it."""
 
-    def __init__(self, *, workers: int = 1, **env: str) -> None:
+    def __init__(
+        self, *, workers: int = 1, root: Path = ROOT, python: str = sys.executable, **env: str
+    ) -> None:
+        self.root, self.python = root, python
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
@@ -143,9 +146,9 @@ class AppServer:
 
     def __enter__(self) -> AppServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+            [self.python, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", str(self.workers), "--no-access-log"],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its workers in its process group, stopped with it
         )  # fmt: skip
         if not poll(self._healthy, timeout=60, every=0.1):

@@ -91,3 +91,15 @@ def test_guessing_is_throttled(client, monkeypatch):
 
     assert statuses == [401, 401, 401, 429]
     assert post(client, wrong).json()["error"]["code"] == "RATE_LIMITED"
+
+
+def test_sign_in_works_while_the_cache_is_out(client, settings):
+    # The throttle counts in the cache; without it, sign-in is unthrottled rather than a 500.
+    settings.CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    make_user(email="minji@example.com")
+
+    response = post(client, {"email": "minji@example.com", "password": "secret-password"})
+
+    assert response.status_code == 200

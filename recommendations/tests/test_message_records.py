@@ -142,3 +142,21 @@ def test_shared_scope_one_call_per_outfit_and_gender(client, standin, settings):
     assert all(o["llmMessage"].startswith("민지님, ") for o in for_minji)
     assert all(o["llmMessage"].startswith("서연님, ") for o in for_seoyeon)
     assert not any("민지" in r.prompt or "서연" in r.prompt for r in standin.requests)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_that_stops_waiting_shows_the_messages_already_made(standin, settings):
+    settings.LLM_RESPONSE_DEADLINE_SECONDS = 1.0
+    user = make_user()
+    quick, stuck = make_coordi(), make_coordi(description="오래 걸리는 코디 [stuck]")
+    standin.when("[stuck]", Behaviour("hang"))
+    outfits = recommendation_page(user, page=1, limit=20).outfits
+
+    async def page():
+        messages = await services.outfit_messages([o.facts() for o in outfits], user_facts(user))
+        await background.drain(timeout=0)  # the hung call: cancelled, as a shutdown would
+        return messages
+
+    messages = async_to_sync(page)()
+
+    assert messages[quick.id] and messages[stuck.id] is None

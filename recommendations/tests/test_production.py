@@ -206,6 +206,23 @@ def test_a_redis_that_answers_again_is_used_again(settings, monkeypatch):
         assert poll(answers, timeout=10)
 
 
+def test_after_an_outage_one_connection_tries_again_while_the_others_fail_at_once(monkeypatch):
+    clock = [50.0]
+    monkeypatch.setattr(config.cache.time, "monotonic", lambda: clock[0])
+    outage = config.cache.Outage("test", seconds=2, trial_seconds=0.5)
+    first, second = object(), object()
+    outage.begin(TimeoutError())
+    assert not outage.admits(first) and not outage.admits(second)
+
+    clock[0] += 2
+    assert outage.admits(first)  # the one trying again
+    assert outage.admits(first) and not outage.admits(second)
+    clock[0] += 0.5
+    assert outage.admits(second)  # the first never said: another one tries
+    outage.answered()
+    assert outage.admits(first) and outage.admits(second)
+
+
 @needs_redis_server
 def test_shutdown_finishes_caches_and_records_the_work_in_flight(standin):
     coordis = [make_coordi() for _ in range(3)]
