@@ -21,6 +21,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -41,6 +43,11 @@ class Stack:
     standin: GeminiStandIn
     tokens: list[str]
     staff_tokens: list[str]
+    # The checkout served and its Python (another version's, to measure a before).
+    app: dict[str, Any]
+
+    def server(self, *, workers: int, **env: str) -> AppServer:
+        return AppServer(workers=workers, **self.app, **self.env(**env))
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
@@ -83,15 +90,16 @@ def prepared(args: argparse.Namespace) -> Iterator[Stack]:
     base = admin_url.rsplit("/", 1)[0]
     database_url = f"{base}/{DATABASE}?application_name={APPLICATION_NAME}"
     env = {**os.environ, "DATABASE_URL": database_url, "CACHE_URL": "locmemcache://setup"}
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--base-url", "http://127.0.0.1:9")  # images fail at once: text-only
-    tokens = make_users(env, args.users)
-    staff_tokens = make_staff(env, 10)
+    app = {"root": Path(args.app_dir).resolve(), "python": args.python}
+    manage(env, "migrate", "--noinput", **app)
+    manage(env, "seed_demo", "--base-url", "http://127.0.0.1:9", **app)  # images fail at once
+    tokens = make_users(env, args.users, **app)
+    staff_tokens = make_staff(env, 10, **app)
     with RedisServer() as redis_server, GeminiStandIn(api_key=None, latency=args.latency) as standin:
-        yield Stack(admin_url, database_url, redis_server, standin, tokens, staff_tokens)
+        yield Stack(admin_url, database_url, redis_server, standin, tokens, staff_tokens, app)
 
 
-def make_staff(env: dict[str, str], count: int) -> list[str]:
+def make_staff(env: dict[str, str], count: int, **where: Any) -> list[str]:
     """Staff users, who may ask for fresh messages (?refresh=true): every page of theirs calls Gemini."""
     script = (
         "from rest_framework.authtoken.models import Token\n"
@@ -101,14 +109,14 @@ def make_staff(env: dict[str, str], count: int) -> list[str]:
         " defaults={'name': f'직원{n}', 'gender': 'female', 'is_staff': True})\n"
         "    print(Token.objects.get_or_create(user=user)[0].key)\n"
     )
-    return re.findall(r"^[0-9a-f]{40}$", manage(env, "shell", "-c", script), flags=re.MULTILINE)
+    return re.findall(r"^[0-9a-f]{40}$", manage(env, "shell", "-c", script, **where), flags=re.MULTILINE)
 
 
 def cut_off(stack: Stack, table: Table) -> None:
     """10 clients hang up 0.5 s into a cold page; then 20 pages (the original: 500s after 10 s)."""
     stack.forget_messages()
     stack.standin.reset()
-    with AppServer(workers=2, **stack.env()) as server:
+    with stack.server(workers=2) as server:
         async def scenario() -> tuple[list[int], list[float]]:
             async with httpx.AsyncClient(base_url=server.url, timeout=0.5) as client:
                 await asyncio.gather(*(get(client, t) for t in stack.tokens[:10]), return_exceptions=True)
@@ -130,8 +138,7 @@ def small_pool(stack: Stack, table: Table) -> None:
     """A pool of two: six cold pages waiting on Gemini, then a warm page."""
     stack.forget_messages()
     warm_token, cold_tokens = stack.tokens[10], stack.tokens[11:17]
-    env = stack.env(DATABASE_POOL_MIN_SIZE="1", DATABASE_POOL_MAX_SIZE="2")
-    with AppServer(workers=1, **env) as server:
+    with stack.server(workers=1, DATABASE_POOL_MIN_SIZE="1", DATABASE_POOL_MAX_SIZE="2") as server:
         async def scenario() -> tuple[float, list[int]]:
             async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
                 await get(client, warm_token)  # its messages made: warm from now on
@@ -153,7 +160,7 @@ def small_pool(stack: Stack, table: Table) -> None:
 def soak(stack: Stack, table: Table, *, seconds: float, clients: int) -> None:
     """`clients` users each reading pages 1 and 2 in turn for `seconds`: cold at first, then warm."""
     stack.forget_messages()
-    with AppServer(workers=2, **stack.env()) as server:
+    with stack.server(workers=2) as server:
         async def client_loop(client: httpx.AsyncClient, token: str, until: float) -> list[tuple]:
             seen: set[int] = set()
             results = []
@@ -184,7 +191,7 @@ def soak(stack: Stack, table: Table, *, seconds: float, clients: int) -> None:
 def redis_connections(stack: Stack, table: Table, *, pages: int) -> None:
     """Warm pages over fresh client connections (both workers serve), counting Redis's new connections."""
     workers = 2
-    with AppServer(workers=workers, **stack.env()) as server:
+    with stack.server(workers=workers) as server:
         async def scenario(count: int) -> list[int]:
             limits = httpx.Limits(max_keepalive_connections=0)
             async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
@@ -205,8 +212,8 @@ def stalled_redis(stack: Stack, table: Table) -> None:
     """Redis stopped (SIGSTOP: connections open, nothing answered), pages still served."""
     timeout = 0.25
     for keyed in (False, True):
-        env = stack.env(CACHE_TIMEOUT_SECONDS=str(timeout), **({} if keyed else {"GOOGLE_API_KEY": ""}))
-        with AppServer(workers=1, **env) as server:
+        env = {"CACHE_TIMEOUT_SECONDS": str(timeout), **({} if keyed else {"GOOGLE_API_KEY": ""})}
+        with stack.server(workers=1, **env) as server:
             async def scenario() -> list[tuple[float, int, dict | None]]:
                 async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
                     await get(client, stack.tokens[0])
@@ -232,7 +239,7 @@ def storm(stack: Stack, table: Table, *, behaviour: Behaviour, label: str, secon
     """10 staff clients keep asking for fresh messages (every page calls Gemini); after `steady` s
     Gemini refuses everything for `seconds`, then recovers. Counts the calls sent into the refusal
     (those already at Gemini when it began are not), and how soon messages come back."""
-    with AppServer(workers=2, **stack.env()) as server:
+    with stack.server(workers=2) as server:
         stack.standin.reset()
         # Gemini's latency varies (here ±50 %) and clients come at their own pace: no lockstep.
         stack.standin.jitter = 0.5
@@ -275,7 +282,7 @@ async def get_fresh(client: httpx.AsyncClient, token: str) -> tuple[float, int, 
 
 
 def warm_single(stack: Stack, table: Table, *, requests: int) -> None:
-    with AppServer(workers=1, **stack.env()) as server:
+    with stack.server(workers=1) as server:
         async def scenario() -> list[float]:
             async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
                 for _ in range(5):
@@ -295,6 +302,8 @@ def main() -> None:
     parser.add_argument("--soak-clients", type=int, default=50)
     parser.add_argument("--redis-pages", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=300, help="warm single-client requests")
+    parser.add_argument("--app-dir", default=str(ROOT), help="the checkout to serve (another version's)")
+    parser.add_argument("--python", default=sys.executable, help="its Python (e.g. its .venv/bin/python)")
     args = parser.parse_args()
     args.users = max(args.soak_clients, 20)
     if shutil.which("redis-server") is None:

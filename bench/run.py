@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -60,9 +61,9 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def manage(env: dict[str, str], *args: str) -> str:
+def manage(env: dict[str, str], *args: str, root: Path = ROOT, python: str = sys.executable) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        [python, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True
     )
     if result.returncode:
         sys.exit(f"bench: manage.py {' '.join(args)} failed:\n{result.stderr.strip()}")
@@ -135,7 +136,7 @@ def messages_filled(body: dict) -> int:
     return sum(outfit["llmMessage"] is not None for outfit in body["data"]["outfits"])
 
 
-def make_users(env: dict[str, str], count: int) -> list[str]:
+def make_users(env: dict[str, str], count: int, **where: Any) -> list[str]:
     """Bench users of the demo user's gender, each with a token (their own message cache keys)."""
     script = (
         "from rest_framework.authtoken.models import Token\n"
@@ -145,7 +146,7 @@ def make_users(env: dict[str, str], count: int) -> list[str]:
         " defaults={'name': f'사용자{n}', 'gender': 'female'})\n"
         "    print(Token.objects.get_or_create(user=user)[0].key)\n"
     )
-    return re.findall(r"^[0-9a-f]{40}$", manage(env, "shell", "-c", script), flags=re.MULTILINE)
+    return re.findall(r"^[0-9a-f]{40}$", manage(env, "shell", "-c", script, **where), flags=re.MULTILINE)
 
 
 def queries_per_request(env: dict[str, str], token: str, limit: int) -> int:
