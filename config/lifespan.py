@@ -19,7 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 
-from llm import service
+from llm import service, store
 from recommendations import background
 from recommendations.connections import database_hop
 
@@ -84,8 +84,12 @@ def _check_database() -> None:
 
 
 def shutdown_seconds() -> float:
-    """Long enough for a message started just now to settle on its own (see llm.service._Page)."""
-    return 2 * settings.LLM_TIMEOUT_SECONDS + settings.LLM_IMAGE_TIMEOUT_SECONDS + 1
+    """Long enough for a message started just now to settle on its own (see llm.service._Page),
+    then to be cached and recorded (a pooled connection's wait, a few cache timeouts)."""
+    return (
+        2 * settings.LLM_TIMEOUT_SECONDS + settings.LLM_IMAGE_TIMEOUT_SECONDS
+        + settings.DATABASE_POOL_TIMEOUT + 4 * settings.CACHE_TIMEOUT_SECONDS + 1
+    )
 
 
 async def shutdown() -> None:
@@ -101,7 +105,6 @@ def _close_pools() -> None:
         connection = connections[alias]
         if getattr(connection, "pool", None) is not None:
             connection.close_pool()
-    if settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
-        from django_redis import get_redis_connection
-
-        get_redis_connection("default").connection_pool.disconnect()
+    redis_pool = store.redis_pool()
+    if redis_pool is not None:
+        redis_pool.disconnect()
