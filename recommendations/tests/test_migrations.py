@@ -1,0 +1,44 @@
+"""Data migrations: what they make of rows written before them."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+
+@pytest.mark.django_db(transaction=True)
+def test_old_message_rows_reached_gemini_when_only_gemini_could_have_answered():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("recommendations", "0003_coordi_catalogue_version")])
+    apps = executor.loader.project_state([("recommendations", "0003_coordi_catalogue_version")]).apps
+    User = apps.get_model("recommendations", "User")
+    Coordi = apps.get_model("recommendations", "Coordi")
+    GeneratedMessage = apps.get_model("recommendations", "GeneratedMessage")
+    user = User.objects.create(email="old@example.com", gender="female")
+    coordi = Coordi.objects.create(season="spring", style="casual", gender="female")
+    rows = {
+        ("ok", ""): True, ("blocked", "finish_SAFETY"): True, ("invalid", "too_long"): True,
+        ("error", "status_500"): True, ("rate_limited", "status_429"): True,
+        ("timeout", "ReadTimeout"): True, ("timeout", "deadline"): False,
+        ("error", "ConnectError"): False, ("rate_limited", "rate_limit"): False,
+    }  # fmt: skip
+    for outcome, detail in rows:
+        GeneratedMessage.objects.create(
+            coordi=coordi, user=user, outcome=outcome, detail=detail, model="m", prompt_version="p",
+            latency_ms=1,
+        )  # fmt: skip
+    try:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate([("recommendations", "0005_generated_message_reached_gemini_backfill")])
+        apps = executor.loader.project_state(
+            [("recommendations", "0005_generated_message_reached_gemini_backfill")]
+        ).apps
+        marked = {
+            (row.outcome, row.detail): row.reached_gemini
+            for row in apps.get_model("recommendations", "GeneratedMessage").objects.all()
+        }
+    finally:
+        call_command("migrate", verbosity=0)  # back to the latest, for the tests after this one
+
+    assert marked == rows
