@@ -4,14 +4,13 @@ A fragment is everything the API shows of an outfit except what depends on the r
 llmMessage, the items' isSaved), rendered by the API's own serializer and cached under the coordi's id
 and catalogue version (Coordi.catalogue_version, moved by recommendations/signals.py on any edit), so
 an edited outfit is never served from an old fragment. A page reads its fragments in one get_many;
-only the missing ones are read from the database (prefetch_related) and stored, in one more hop.
+only the missing ones are read from the database (prefetch_related) and stored, in the same hop.
 """
 
 import logging
 from collections.abc import Mapping
 
 import orjson
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
@@ -19,7 +18,7 @@ from llm.facts import CoordiFacts
 from llm.store import log_cache_error
 
 from .api.serializers import OutfitSerializer
-from .connections import database_hop
+from .connections import release
 from .selectors import Outfit, load_outfits
 
 logger = logging.getLogger(__name__)
@@ -40,19 +39,24 @@ def make_fragment(outfit: Outfit) -> Fragment:
     return {"json": orjson.loads(orjson.dumps(data)), "facts": outfit.facts()}
 
 
-async def outfit_fragments(versions: Mapping[int, int]) -> dict[int, Fragment]:
+def outfit_fragments(versions: Mapping[int, int]) -> dict[int, Fragment]:
     """The fragments of these coordis (id → catalogue version), from the cache or made now.
 
-    A coordi deleted since its version was read has none.
+    Sync, for the request's one thread hop (the view calls it there, after the page's queries and
+    with the connection given back); the missing ones are read from the database, whose connection
+    is given back at once. A coordi deleted since its version was read has none.
     """
     if not versions:
         return {}
     keys = {coordi_id: fragment_key(coordi_id, version) for coordi_id, version in versions.items()}
-    found = await sync_to_async(_read)(list(keys.values()))
+    found = _read(list(keys.values()))
     fragments = {coordi_id: found[key] for coordi_id, key in keys.items() if key in found}
     missing = [coordi_id for coordi_id in keys if coordi_id not in fragments]
     if missing:
-        fragments.update(await database_hop(_make_and_store)(missing))
+        try:
+            fragments.update(_make_and_store(missing))
+        finally:
+            release()
     return fragments
 
 

@@ -34,9 +34,9 @@ PAGE_SECONDS = Histogram(
 
 
 class RecommendationsView(APIView):
-    """A page: one thread hop for every database read (auth and the user's page state), one cache
-    get_many for the outfit fragments (plus one hop to make the missing ones), the messages (one
-    get_many when cached), then the fragments merged with this reader's parts and rendered by orjson."""
+    """A page: one thread hop for every database read (auth and the user's page state) and the
+    outfit fragments' get_many (the missing ones made there too), the messages (one get_many when
+    cached), then the fragments merged with this reader's parts and rendered by orjson."""
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         # adrf runs initial() in a thread: authenticate, check, then read what the page needs of the
@@ -55,6 +55,8 @@ class RecommendationsView(APIView):
         finally:
             # The page then waits on the cache and Gemini: its pooled connection goes back now.
             release()
+        # Still in this hop: the outfits' cached fragments (the missing ones made here).
+        self.fragments = outfit_fragments(self.state.versions)
 
     @extend_schema(
         parameters=[
@@ -67,8 +69,7 @@ class RecommendationsView(APIView):
         responses={200: RecommendationsResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
     )
     async def get(self, request: Request) -> Response:
-        state = self.state
-        fragments = await outfit_fragments(state.versions)
+        state, fragments = self.state, self.fragments
         shown = [coordi_id for coordi_id in state.versions if coordi_id in fragments]
         # Plain values only past this line: the llm app never sees a model instance.
         messages = await services.outfit_messages(
