@@ -24,7 +24,7 @@ import contextlib
 import hashlib
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -48,7 +48,7 @@ logger = logging.getLogger("llm")
 
 __all__ = [
     "MessageResult", "Outcome", "aclose", "generate_message", "generate_message_results",
-    "generate_messages", "reset", "start",
+    "generate_messages", "reset", "start", "stored_messages",
 ]
 
 # Seconds between two looks at the cache while another process makes a message.
@@ -168,13 +168,15 @@ async def generate_message_results(
     *,
     use_cache: bool = True,
     on_result: Callable[[MessageResult], None] | None = None,
+    stored: Mapping[str, store.Stored] | None = None,
 ) -> list[MessageResult]:
     """One MessageResult per distinct coordi id, in the order given.
 
     `use_cache=False` (staff only: the admin's and the preview command's "fresh" messages) skips the
     stored messages, though not another request's message being made right now; the new ones are
     stored. `on_result` is called as each outfit's result is known (a progress bar, a page that stops
-    waiting at its deadline). Bounded: see _Page.
+    waiting at its deadline). `stored`: what `stored_messages` already read for these outfits (then
+    the cache is not read again). Bounded: see _Page.
     """
     config = _Config.from_settings()
     unique: dict[int, CoordiFacts] = {}
@@ -189,7 +191,10 @@ async def generate_message_results(
         return [page.results[coordi_id] for coordi_id in unique]
 
     keys = {coordi_id: config.key(coordi, user) for coordi_id, coordi in unique.items()}
-    found = await store.read(keys.values()) if use_cache else {}
+    if not use_cache:
+        found: Mapping[str, store.Stored] = {}
+    else:
+        found = stored if stored is not None else await store.read(keys.values())
     metrics.record_cache(hits=len(found), misses=len(keys) - len(found))
     for coordi_id, key in keys.items():
         if key in found:
@@ -217,6 +222,16 @@ async def generate_message_results(
             if by_key[key].id not in page.results:
                 _flights.land(key, store.Stored(None, Outcome.ERROR.value))
     return [page.results[coordi_id] for coordi_id in unique]
+
+
+def stored_messages(coordis: Sequence[CoordiFacts], user: UserFacts) -> dict[str, store.Stored]:
+    """The messages already stored for these outfits and this reader, by key, read now: for a
+    caller already in a thread hop (the page's own), so that reading them costs no hop of its own.
+    Give them to generate_message_results as `stored`."""
+    config = _Config.from_settings()
+    if not config.api_key:
+        return {}
+    return store.read_now([config.key(coordi, user) for coordi in coordis])
 
 
 @dataclass(slots=True)

@@ -61,10 +61,13 @@ async def read(keys: Iterable[str]) -> dict[str, Stored]:
     keys = list(keys)
     if not keys:
         return {}
-    return await sync_to_async(_read)(keys)
+    return await sync_to_async(read_now)(keys)
 
 
-def _read(keys: list[str]) -> dict[str, Stored]:
+def read_now(keys: list[str]) -> dict[str, Stored]:
+    """`read`, for a caller already in a thread (a request's one hop)."""
+    if not keys:
+        return {}
     try:
         found = cache.get_many([*keys, PAUSE_KEY] if is_shared() else keys)
     except Exception as error:  # noqa: BLE001

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from llm.facts import CoordiFacts, UserFacts
 from llm.gemini import Outcome
 from llm.service import MessageResult, generate_message_results
+from llm.store import Stored
 
 from . import background
 from .connections import database_hop
@@ -67,7 +68,11 @@ def _called_here(result: MessageResult) -> bool:
 
 
 async def outfit_messages(
-    coordis: Sequence[CoordiFacts], user: UserFacts, *, use_cache: bool = True
+    coordis: Sequence[CoordiFacts],
+    user: UserFacts,
+    *,
+    use_cache: bool = True,
+    stored: Mapping[str, Stored] | None = None,
 ) -> dict[int, str | None]:
     """The page's messages by coordi id (None where there is none yet), each call recorded.
 
@@ -81,7 +86,7 @@ async def outfit_messages(
         ready[result.coordi_id] = result.text
 
     task = background.start(
-        _messages_and_record(coordis, user, use_cache=use_cache, on_result=landed),
+        _messages_and_record(coordis, user, use_cache=use_cache, stored=stored, on_result=landed),
         name=f"messages for user {user.id}",
     )
     try:
@@ -96,8 +101,12 @@ async def _messages_and_record(
     user: UserFacts,
     *,
     use_cache: bool,
+    stored: Mapping[str, Stored] | None,
     on_result: Callable[[MessageResult], None],
 ) -> None:
-    results = await generate_message_results(coordis, user, use_cache=use_cache, on_result=on_result)
+    results = await generate_message_results(
+        coordis, user, use_cache=use_cache, stored=stored, on_result=on_result
+    )
     if any(_called_here(result) for result in results):
         await database_hop(record_messages)(user_id=user.id, results=results)
+

@@ -11,6 +11,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from llm.service import stored_messages
+
 from .. import services
 from ..connections import database_hop, release
 from ..fragments import fragment_facts, outfit_fragments, render_outfit
@@ -55,8 +57,13 @@ class RecommendationsView(APIView):
         finally:
             # The page then waits on the cache and Gemini: its pooled connection goes back now.
             release()
-        # Still in this hop: the outfits' cached fragments (the missing ones made here).
+        # Still in this hop: the outfits' cached fragments (the missing ones made here), and the
+        # messages already made for this reader.
         self.fragments = outfit_fragments(self.state.versions)
+        self.shown = [coordi_id for coordi_id in self.state.versions if coordi_id in self.fragments]
+        self.facts = [fragment_facts(self.fragments[coordi_id]) for coordi_id in self.shown]
+        self.reader = user_facts(request.user)
+        self.stored = None if self.query["refresh"] else stored_messages(self.facts, self.reader)
 
     @extend_schema(
         parameters=[
@@ -69,13 +76,10 @@ class RecommendationsView(APIView):
         responses={200: RecommendationsResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
     )
     async def get(self, request: Request) -> Response:
-        state, fragments = self.state, self.fragments
-        shown = [coordi_id for coordi_id in state.versions if coordi_id in fragments]
+        state, fragments, shown = self.state, self.fragments, self.shown
         # Plain values only past this line: the llm app never sees a model instance.
         messages = await services.outfit_messages(
-            [fragment_facts(fragments[coordi_id]) for coordi_id in shown],
-            user_facts(request.user),
-            use_cache=not self.query["refresh"],
+            self.facts, self.reader, use_cache=not self.query["refresh"], stored=self.stored
         )
         outfits = [
             render_outfit(

@@ -28,12 +28,12 @@ def hops(monkeypatch):
 
 
 def test_a_warm_page_costs_one_thread_hop_of_its_own(hops, settings, monkeypatch):
-    async def all_cached(keys):
+    def all_cached(keys):
         return {key: store.Stored("민지님, 잘 어울려요 ✨", "ok") for key in keys}
 
     # Every message already made, so the page makes no Gemini call (the message cache is tested
     # against the stand-in elsewhere; here only the request's own hops are counted).
-    monkeypatch.setattr(store, "read", all_cached)
+    monkeypatch.setattr(store, "read_now", all_cached)
     async_to_sync(_warm_page)(hops, settings)
 
 
@@ -50,9 +50,9 @@ async def _warm_page(hops, settings):
 
     assert response.status_code == 200, response.json()
     assert [o["llmMessage"] for o in response.json()["data"]["outfits"]] == ["민지님, 잘 어울려요 ✨"] * 3
-    # Ours: one, for authentication, the page's database reads and the fragments' get_many.
-    # Django's own: the request_started and request_finished signals. No middleware hop, no render
-    # hop, no hop of its own for the fragments.
+    # Ours: one, for authentication, the page's database reads, the fragments' get_many and the
+    # messages'. Django's own: the request_started and request_finished signals. No middleware hop,
+    # no render hop, no hop of its own for the fragments or the messages.
     assert [hop for hop in hops if hop in ("RecommendationsView.initial", "_read")] == [
         "RecommendationsView.initial",
     ]
