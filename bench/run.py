@@ -136,14 +136,18 @@ def messages_filled(body: dict) -> int:
     return sum(outfit["llmMessage"] is not None for outfit in body["data"]["outfits"])
 
 
-def make_users(env: dict[str, str], count: int, **where: Any) -> list[str]:
-    """Bench users of the demo user's gender, each with a token (their own message cache keys)."""
+def make_users(env: dict[str, str], count: int, *, staff: bool = False, **where: Any) -> list[str]:
+    """Bench users of the demo user's gender, each with a token (their own message cache keys).
+
+    Staff users may ask for fresh messages (`?refresh=true`): every page of theirs calls Gemini.
+    """
+    prefix = "staff" if staff else "bench"
     script = (
         "from rest_framework.authtoken.models import Token\n"
         "from recommendations.models import User\n"
         f"for n in range({count}):\n"
-        "    user, _ = User.objects.get_or_create(email=f'bench{n}@example.com',"
-        " defaults={'name': f'사용자{n}', 'gender': 'female'})\n"
+        f"    user, _ = User.objects.get_or_create(email=f'{prefix}{{n}}@example.com',"
+        f" defaults={{'name': f'사용자{{n}}', 'gender': 'female', 'is_staff': {staff}}})\n"
         "    print(Token.objects.get_or_create(user=user)[0].key)\n"
     )
     return re.findall(r"^[0-9a-f]{40}$", manage(env, "shell", "-c", script, **where), flags=re.MULTILINE)
