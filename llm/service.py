@@ -219,7 +219,7 @@ async def generate_message_results(
         # Whatever happened here, nobody waits on this request's flights past this point. A flight
         # already landed is skipped: its key may be another request's flight by now.
         for key in owned:
-            if by_key[key].id not in page.results:
+            if key not in page.landed:
                 _flights.land(key, store.Stored(None, Outcome.ERROR.value))
     return [page.results[coordi_id] for coordi_id in unique]
 
@@ -251,6 +251,8 @@ class _Page:
     request_slots: asyncio.Semaphore
     on_result: Callable[[MessageResult], None] | None
     results: dict[int, MessageResult] = field(default_factory=dict)
+    # This call's flights already landed (a result may be settled before its flight lands).
+    landed: set[str] = field(default_factory=set)
 
     @classmethod
     def start(cls, config: _Config, on_result: Callable[[MessageResult], None] | None) -> _Page:
@@ -268,6 +270,10 @@ class _Page:
         self.results[result.coordi_id] = result
         if self.on_result is not None:
             self.on_result(result)
+
+    def land(self, key: str, value: store.Stored) -> None:
+        _flights.land(key, value)
+        self.landed.add(key)
 
     def elapsed_ms(self) -> int:
         return round((asyncio.get_running_loop().time() - self.started) * 1000)
@@ -300,7 +306,7 @@ async def _make(coordis: list[CoordiFacts], user: UserFacts, page: _Page, keys: 
     )
     # Landed once stored: a request arriving between the two would otherwise find neither.
     for key in made:
-        _flights.land(key, stored[key])
+        page.land(key, stored[key])
 
 
 async def _await_flight(
@@ -324,7 +330,7 @@ async def _await_other_process(coordi: CoordiFacts, key: str, user: UserFacts, p
         if key in found:
             value = found[key]
             break
-    _flights.land(key, value)
+    page.land(key, value)
     page.settle(_stored_result(coordi, user, page, value))
 
 

@@ -1,7 +1,10 @@
-"""Gemini's "slow down" and the time limits that are ours: what is sent, paused and remembered."""
+"""Gemini's "slow down", the time limits that are ours, and cancellation: what is sent, paused,
+remembered and left behind."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 
 import pytest
@@ -194,3 +197,26 @@ def test_another_hosts_pause_is_never_longer_than_a_pause_can_be():
 def _no_pause_left_behind():
     yield
     cooldown.reset()
+
+
+def test_a_page_cancelled_once_its_messages_settled_leaves_no_flight_behind(
+    standin, run, make_coordi, user, settings
+):
+    settings.LLM_TIMEOUT_SECONDS = 1
+    coordi = make_coordi()
+
+    async def cancelled_after_settling():
+        settled = asyncio.Event()
+        page = asyncio.ensure_future(
+            generate_message_results([coordi], user, on_result=lambda result: settled.set())
+        )
+        await settled.wait()
+        page.cancel()  # before its messages are stored and their flights landed
+        with contextlib.suppress(asyncio.CancelledError):
+            await page
+
+    run(cancelled_after_settling())
+    [again] = run(generate_message_results([coordi], user))
+
+    # Made anew, not a wait on a flight nobody will land.
+    assert again.text and not again.cached
