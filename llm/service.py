@@ -202,6 +202,7 @@ async def generate_message_results(
 
     owned, joined = _flights.claim(key for coordi_id, key in keys.items() if coordi_id not in page.results)
     by_key = {key: unique[coordi_id] for coordi_id, key in keys.items()}
+    taken: set[str] = set()
     try:
         # With a shared cache, a key whose lock another process holds is waited for, not made.
         taken = (
@@ -218,9 +219,14 @@ async def generate_message_results(
     finally:
         # Whatever happened here, nobody waits on this request's flights past this point. A flight
         # already landed is skipped: its key may be another request's flight by now.
-        for key in owned:
-            if key not in page.landed:
-                _flights.land(key, store.Stored(None, Outcome.ERROR.value))
+        unlanded = [key for key in owned if key not in page.landed]
+        for key in unlanded:
+            _flights.land(key, store.Stored(None, Outcome.ERROR.value))
+        # Cancelled before storing them: the locks this call took go too, so that other processes
+        # make these messages now instead of waiting for the locks to expire.
+        abandoned = [key for key in unlanded if key in taken]
+        if abandoned and store.is_shared():
+            await store.write(kept={}, kept_seconds=0, failed={}, failed_seconds=0, unlock=abandoned)
     return [page.results[coordi_id] for coordi_id in unique]
 
 
