@@ -129,11 +129,8 @@ class FailFastConnectionPool(ConnectionPool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         base = self.connection_class
-        name = "{host}:{port}/{db}".format(**{
-            "host": self.connection_kwargs.get("host", self.connection_kwargs.get("path", "?")),
-            "port": self.connection_kwargs.get("port", ""),
-            "db": self.connection_kwargs.get("db", 0),
-        })
+        where = self.connection_kwargs
+        name = f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}/{where.get('db', 0)}"
         timeout = self.connection_kwargs.get("socket_timeout") or 1.0
         self.outage = Outage(name, trial_seconds=2 * timeout)
         # A class of its own per pool: a stalled Redis leaves the others (another URL) alone.

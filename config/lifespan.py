@@ -21,7 +21,7 @@ from django.db import connections
 
 from llm import service, store
 from recommendations import background
-from recommendations.connections import database_hop
+from recommendations.connections import database_hop, database_problem, release
 
 logger = logging.getLogger("config.lifespan")
 
@@ -71,15 +71,12 @@ async def startup() -> None:
 
 
 def _check_database() -> None:
-    database = settings.DATABASES["default"]
-    try:
-        connections["default"].ensure_connection()
-    except Exception as error:  # noqa: BLE001 - said in one line; /readyz keeps saying it
-        where = database.get("HOST") or "local"
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    problem = database_problem()
+    if problem is not None:
+        database = settings.DATABASES["default"]
         logger.error(
             "database %r at %s unreachable at start-up (%s): serving anyway, /readyz answers 503 until it is back",
-            database.get("NAME"), where, reason,
+            database.get("NAME"), database.get("HOST") or "local", problem,
         )
 
 
@@ -99,8 +96,7 @@ async def shutdown() -> None:
 
 
 def _close_pools() -> None:
-    for connection in connections.all(initialized_only=True):
-        connection.close()
+    release()
     for alias in connections:
         connection = connections[alias]
         if getattr(connection, "pool", None) is not None:

@@ -4,8 +4,8 @@ One thread hop per batch (each cache call is one under ASGI): a page reads its k
 and writes in one hop. When the cache is shared (Redis, through django-redis), a short-lived lock key
 (`cache.add`, a `SET NX` with an expiry) lets one process make a message while the others wait for
 it, and Gemini's "slow down" pause (llm.cooldown) travels to the other processes: written at once,
-read with a page's messages and before a call is sent. Cache errors never fail a page: a read that fails is a miss, a write that fails is
-skipped, a lock that cannot be taken is taken anyway.
+read with a page's messages and before a call is sent. Cache errors never fail a page: a read that
+fails is a miss, a write that fails is skipped, a lock that cannot be taken is taken anyway.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from redis import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis import ConnectionPool
 
 from llm.cooldown import Shared, cooldown
 
@@ -95,7 +95,7 @@ def _read_pause() -> None:
     try:
         _adopt(cache.get(PAUSE_KEY))
     except Exception as error:  # noqa: BLE001 - without the cache, this process decides alone
-        logger.debug("llm pause unreadable (%s)", type(error).__name__)
+        log_cache_error(logger, "llm pause unreadable (%s)", error)
 
 
 async def share_pause(pause: Shared) -> None:

@@ -46,6 +46,17 @@ def database_hop(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
     return sync_to_async(hop)
 
 
+def database_problem() -> str | None:
+    """Why the database does not answer, in one line; None when it does (run it in a hop)."""
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:  # noqa: BLE001 - any failure is the answer here
+        text = str(error).strip()
+        return text.splitlines()[0] if text else type(error).__name__
+    return None
+
+
 class PoolCollector:
     """Prometheus figures of the PostgreSQL pool of this process: connections in use and idle, and
     requests waiting for one (all zero but idle when nothing holds a connection across a wait)."""

@@ -21,6 +21,7 @@ from .models import GeneratedMessage
 
 logger = logging.getLogger(__name__)
 
+
 def issue_token(*, request: HttpRequest | None, email: str, password: str) -> str | None:
     """The API token of the user these credentials sign in, created on first use; None if they don't."""
     user = authenticate(request, email=email, password=password)
