@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from llm import cooldown, limits, quota
-from llm.standin import GeminiStandIn
+from llm.testing import GeminiStandIn
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ import httpx
 import psycopg
 
 from bench.run import ROOT, Table, make_users, manage, ms, percentile
-from llm.standin import Behaviour, GeminiStandIn
+from llm.testing import Behaviour, GeminiStandIn
 from recommendations.tests.servers import APPLICATION_NAME, AppServer, RedisServer
 
 PAGE = "/api/recommendations?limit=20"

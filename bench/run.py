@@ -32,7 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from llm.standin import GeminiStandIn  # noqa: E402
+from llm.testing import GeminiStandIn  # noqa: E402
 
 PAGE = "/api/recommendations?limit={limit}"
 

@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from llm import service
 from llm.facts import UserFacts
 from llm.service import generate_message_results
-from llm.standin import Behaviour
+from llm.testing import Behaviour
 
 ROOT = Path(__file__).resolve().parents[2]
 

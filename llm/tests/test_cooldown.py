@@ -15,7 +15,7 @@ from llm import cooldown, limits, store
 from llm.cooldown import Permit
 from llm.facts import UserFacts
 from llm.service import generate_message_results
-from llm.standin import Behaviour
+from llm.testing import Behaviour
 from recommendations.tests.servers import RedisServer, needs_redis_server, poll
 
 

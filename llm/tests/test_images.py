@@ -15,7 +15,7 @@ from llm.images import (
     sniff_mime_type,
 )
 from llm.service import generate_message_results
-from llm.standin import ImageRoute
+from llm.testing import ImageRoute
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -21,7 +21,7 @@ from llm.service import (
     generate_messages,
     reset,
 )
-from llm.standin import Behaviour, ImageRoute
+from llm.testing import Behaviour, ImageRoute
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llm.standin import Behaviour, GeminiStandIn
+from llm.testing import Behaviour, GeminiStandIn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,7 +90,7 @@ def test_behaviour_by_request_number_and_match(server):
 
 def test_the_command_line_serves_until_stopped():
     process = subprocess.Popen(
-        [sys.executable, "-m", "llm.standin", "--port", "0", "--latency", "0.01"],
+        [sys.executable, "-m", "llm.testing", "--port", "0", "--latency", "0.01"],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from llm.standin import Behaviour
+from llm.testing import Behaviour
 from recommendations.models import CoordiImage, GeneratedMessage, User
 
 from .factories import make_coordi, make_user

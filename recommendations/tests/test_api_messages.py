@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from llm.standin import Behaviour, ImageRoute
+from llm.testing import Behaviour, ImageRoute
 from recommendations.models import CoordiImage
 
 from .factories import make_coordi, make_user, token_for

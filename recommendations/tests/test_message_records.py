@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from llm.prompts import PROMPT_VERSION
-from llm.standin import Behaviour
+from llm.testing import Behaviour
 from recommendations import background, services
 from recommendations.models import GeneratedMessage
 from recommendations.selectors import recommendation_page, user_facts

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from llm.standin import Behaviour
+from llm.testing import Behaviour
 from recommendations.management.commands.preview_messages import _width
 from recommendations.models import GeneratedMessage
 

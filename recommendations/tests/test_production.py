@@ -13,7 +13,7 @@ from django.db import connection
 
 import config.cache
 from conftest import FAKE_KEY
-from llm.standin import GeminiStandIn
+from llm.testing import GeminiStandIn
 from recommendations.models import GeneratedMessage
 
 from .factories import make_coordi, make_user, token_for
