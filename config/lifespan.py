@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connections
 
 from llm import service, store
+from llm.config import Config
 from recommendations import background
 from recommendations.connections import database_hop, database_problem, release
 
@@ -81,10 +82,10 @@ def _check_database() -> None:
 
 
 def shutdown_seconds() -> float:
-    """Long enough for a message started just now to settle on its own (see llm.service._Page),
-    then to be cached and recorded (a pooled connection's wait, a few cache timeouts)."""
+    """Long enough for a message started just now to settle on its own (llm.page.Page), then to be
+    cached and recorded (a pooled connection's wait, a few cache timeouts)."""
     return (
-        2 * settings.LLM_TIMEOUT_SECONDS + settings.LLM_IMAGE_TIMEOUT_SECONDS
+        Config.from_settings().settle_seconds
         + settings.DATABASE_POOL_TIMEOUT + 4 * settings.CACHE_TIMEOUT_SECONDS + 1
     )
 

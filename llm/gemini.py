@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 import threading
-from dataclasses import dataclass
 
 import httpx
 from google import genai
@@ -14,6 +12,7 @@ from google.genai import errors, types
 
 from llm.images import Image
 from llm.prompts import Prompt
+from llm.results import Answer, Outcome
 
 try:  # google-genai 3.x talks through httpx2 when it is installed (it is, as its dependency).
     import httpx2
@@ -33,38 +32,6 @@ _BLOCKING_FINISH_REASONS = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
      "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"}
 )
-
-
-class Outcome(enum.StrEnum):
-    """How one message attempt ended; stored and logged as its value."""
-
-    OK = "ok"
-    NO_KEY = "no_key"
-    TIMEOUT = "timeout"
-    RATE_LIMITED = "rate_limited"
-    ERROR = "error"
-    BLOCKED = "blocked"
-    INVALID = "invalid"
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The model's raw text when the call worked; `detail` is a short code safe to log.
-
-    `reached`: the request went to Gemini (a call paid for, or refused). `verdict`: Gemini itself
-    decided this outcome (an answer, an error status, a block, or a call that outlived its own
-    timeout), so a failure may be remembered; a call we gave up on, one that never reached Gemini,
-    or a "slow down" is not a verdict on the message. `overloaded`: Gemini said slow down (429,
-    503), with `retry_after` seconds when it said how long.
-    """
-
-    outcome: Outcome
-    text: str | None = None
-    detail: str = ""
-    reached: bool = False
-    verdict: bool = False
-    overloaded: bool = False
-    retry_after: float | None = None
 
 
 _client: genai.Client | None = None

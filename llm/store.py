@@ -1,15 +1,17 @@
 """Generated messages kept in Django's cache, and single-flight across processes through it.
 
 One thread hop per batch (each cache call is one under ASGI): a page reads its keys in one get_many
-and writes in one hop. When the cache is shared (Redis, through django-redis), a short-lived lock key
-(`cache.add`, a `SET NX` with an expiry) lets one process make a message while the others wait for
-it, and Gemini's "slow down" pause (llm.cooldown) travels to the other processes: written at once,
-read with a page's messages and before a call is sent. Cache errors never fail a page: a read that
-fails is a miss, a write that fails is skipped, a lock that cannot be taken is taken anyway.
+and writes in one hop. When the cache is shared (Redis, through django-redis), a short-lived lock
+(redis-py's, on the cache's connection pool) lets one process make a message while the others wait
+for its value in the cache, and Gemini's "slow down" pause (llm.cooldown) travels to the other
+processes: written at once, read with a page's messages and before a call is sent. Cache errors
+never fail a page: a read that fails is a miss, a write that fails is skipped, a lock that cannot
+be taken is taken anyway.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -19,7 +21,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from redis import ConnectionPool
+from redis.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockNotOwnedError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from llm.cooldown import Shared, cooldown
@@ -33,6 +37,9 @@ PAUSE_KEY = "llm_gemini_pause"
 PAUSE_READ_SECONDS = 0.2
 _REDIS_BACKEND = "django_redis.cache.RedisCache"
 _pause_read_at = 0.0
+# What `lock` gives for a key this process is to make: the Redis lock it holds, or None (no lock
+# needed, or none could be had).
+Held = Lock | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,36 +121,49 @@ def _write_pause(pause: Shared) -> None:
         log_cache_error(logger, "llm pause unwritable (%s)", error)
 
 
-async def lock(keys: Iterable[str], *, seconds: int) -> set[str]:
-    """The keys whose lock this process took; for the others, another process is at work."""
+async def lock(keys: Iterable[str], *, seconds: int) -> dict[str, Held]:
+    """The keys this process is to make, with the Redis lock it took for each (None when the cache
+    is this process's own). For the keys left out, another process is at work."""
     keys = list(keys)
     if not keys:
-        return set()
+        return {}
+    if not is_shared():
+        return dict.fromkeys(keys)
     return await sync_to_async(_lock)(keys, seconds)
 
 
-def _lock(keys: list[str], seconds: int) -> set[str]:
+def _lock(keys: list[str], seconds: int) -> dict[str, Held]:
+    # redis-py's lock: taken with a token of its own (SET NX PX), released only by its holder, so a
+    # lock that expired and was taken by another process is never deleted by a late release.
     try:
-        return {key for key in keys if cache.add(LOCK_PREFIX + key, 1, timeout=seconds)}
+        from django_redis import get_redis_connection
+
+        client = get_redis_connection("default")
+        taken: dict[str, Held] = {}
+        for key in keys:
+            held = client.lock(cache.make_key(LOCK_PREFIX + key), timeout=seconds, thread_local=False)
+            if held.acquire(blocking=False):
+                taken[key] = held
+        return taken
     except Exception as error:  # noqa: BLE001
         # Without the lock store, make the messages here: a duplicate call beats no message.
         log_cache_error(logger, "llm message locks unavailable (%s)", error)
-        return set(keys)
+        return dict.fromkeys(keys)
 
 
 async def write(
     *, kept: dict[str, Stored], kept_seconds: int, failed: dict[str, Stored], failed_seconds: int,
-    unlock: Iterable[str] = (),
+    unlock: Iterable[Held] = (),
 ) -> None:
-    """Stores successes and (briefly) failures and releases locks, in one thread hop."""
-    unlock = list(unlock)
+    """Stores successes and (briefly) failures and releases locks (from `lock`), in one thread hop."""
+    unlock = [held for held in unlock if held is not None]
     if kept or failed or unlock:
         await sync_to_async(_write)(kept, kept_seconds, failed, failed_seconds, unlock)
 
 
 def _write(
     kept: dict[str, Stored], kept_seconds: int, failed: dict[str, Stored], failed_seconds: int,
-    unlock: list[str],
+    unlock: list[Lock],
 ) -> None:
     try:
         # Two TTLs, so two set_many calls at most; Django's set_many takes one timeout.
@@ -151,10 +171,14 @@ def _write(
             cache.set_many({key: (s.text, s.outcome) for key, s in kept.items()}, timeout=kept_seconds)
         if failed and failed_seconds > 0:
             cache.set_many({key: (s.text, s.outcome) for key, s in failed.items()}, timeout=failed_seconds)
-        if unlock:
-            cache.delete_many([LOCK_PREFIX + key for key in unlock])
     except Exception as error:  # noqa: BLE001
         log_cache_error(logger, "llm message cache unwritable (%s)", error)
+    try:
+        for held in unlock:
+            with contextlib.suppress(LockNotOwnedError):  # expired: maybe another's by now
+                held.release()
+    except Exception as error:  # noqa: BLE001 - left to expire
+        log_cache_error(logger, "llm message locks not released (%s)", error)
 
 
 def log_cache_error(logger: logging.Logger, message: str, error: Exception) -> None:

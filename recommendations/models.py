@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from llm.gemini import Outcome
+from llm.results import Outcome
 
 
 class Gender(models.TextChoices):

@@ -11,8 +11,9 @@ from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from llm.facts import CoordiFacts, UserFacts
-from llm.gemini import Outcome
-from llm.service import MessageResult, generate_message_results
+from llm.results import Outcome
+from llm.results import MessageResult
+from llm.service import generate_message_results
 from llm.store import Stored
 
 from . import background

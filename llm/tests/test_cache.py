@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 
-from llm import service
+from llm import scopes, service
+from llm.config import Config
 from llm.facts import UserFacts
 from llm.service import generate_message_results
 from llm.testing import Behaviour
-
-ROOT = Path(__file__).resolve().parents[2]
-
-redis_only = pytest.mark.skipif(
-    not django_settings.CACHES["default"]["BACKEND"].endswith("RedisCache"),
-    reason="needs CACHE_URL=redis://… (CI sets it): several processes share only a Redis cache",
-)
 
 
 def texts(results):
@@ -71,7 +59,7 @@ def test_a_new_prompt_version_or_model_is_a_new_message(standin, run, make_coord
     coordi = make_coordi()
     run(generate_message_results([coordi], user))
 
-    monkeypatch.setattr(service, "PROMPT_VERSION", "2099-01-01.1")
+    monkeypatch.setattr(scopes, "PROMPT_VERSION", "2099-01-01.1")
     run(generate_message_results([coordi], user))
     settings.GEMINI_MODEL = "gemini-2.5-flash-lite"
     run(generate_message_results([coordi], user))
@@ -84,9 +72,9 @@ def test_the_key_starts_with_coordi_and_user(settings, make_coordi, user):
     settings.LLM_MESSAGE_SCOPE = "user"
     coordi = make_coordi(42)
 
-    key = service._Config.from_settings().key(coordi, user)
+    key = Config.from_settings().key(coordi, user)
 
-    assert key.startswith(f"llm_message:42:{user.id}:{service.PROMPT_VERSION}:{settings.GEMINI_MODEL}:")
+    assert key.startswith(f"llm_message:42:{user.id}:{scopes.PROMPT_VERSION}:{settings.GEMINI_MODEL}:")
 
 
 def test_a_failure_is_remembered_for_its_short_ttl_only(standin, run, make_coordi, user, settings):
@@ -258,47 +246,3 @@ class TestSharedScope:
         [result] = run(generate_message_results([make_coordi()], UserFacts(id=1, name="민지", gender="female")))
 
         assert (result.outcome, result.detail, result.text) == ("invalid", "placeholder", None)
-
-
-_PROCESS_SCRIPT = """
-import asyncio, json, os, sys, time
-import django
-django.setup()
-from llm.facts import CoordiFacts, UserFacts
-from llm.service import generate_message_results
-coordis = [CoordiFacts(id=i, style="casual", season="spring", gender="female",
-                       description=f"two processes {i}", image_url=None, version="v1") for i in (501, 502, 503)]
-user = UserFacts(id=77, name="민지", gender="female")
-time.sleep(max(0, float(sys.argv[1]) - time.time()))
-results = asyncio.run(generate_message_results(coordis, user))
-print(json.dumps([[r.text, r.cached] for r in results]))
-"""
-
-
-@redis_only
-def test_two_processes_sharing_redis_make_one_call_per_outfit(standin, settings):
-    standin.latency = 1.0
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "CACHE_URL": os.environ["CACHE_URL"],
-        "GOOGLE_API_KEY": standin.api_key,
-        "GEMINI_BASE_URL": standin.base_url,
-        "LOG_LEVEL": "WARNING",
-    }
-    # Both start their page at the same moment, once Django is loaded in each.
-    start_at = str(time.time() + 4)
-    processes = [
-        subprocess.Popen([sys.executable, "-c", _PROCESS_SCRIPT, start_at], cwd=ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]  # fmt: skip
-    outputs = [process.communicate(timeout=60) for process in processes]
-
-    assert all(process.returncode == 0 for process in processes), outputs
-    pages = [json.loads(stdout) for stdout, _ in outputs]
-    assert len(standin.requests) == 3
-    assert all(all(text for text, _ in page) for page in pages)
-    assert [text for text, _ in pages[0]] == [text for text, _ in pages[1]]
-    # Between them, each outfit was made once and waited for once.
-    assert sorted(cached for page in pages for _, cached in page) == [False] * 3 + [True] * 3

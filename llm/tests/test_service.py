@@ -12,7 +12,7 @@ import pytest
 
 from llm import gemini, limits
 from llm.facts import UserFacts
-from llm.gemini import Outcome
+from llm.results import Outcome
 from llm.prompts import PROMPT_VERSION
 from llm.service import (
     MessageResult,

@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from llm import service
 from llm.facts import CoordiFacts, UserFacts
-from llm.gemini import Outcome
-from llm.service import MessageResult
+from llm.results import Outcome
+from llm.results import MessageResult
 from recommendations.connections import release
 from recommendations.models import User
 from recommendations.selectors import Outfit, recommendation_page, user_facts

@@ -1,0 +1,70 @@
+"""How a message attempt ends: Gemini's answer reduced to an outcome, and the result a caller keeps.
+
+Plain types with no SDK behind them, so that `recommendations` can store and show outcomes without
+importing the Gemini wrapper.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from llm.prompts import PROMPT_VERSION
+
+
+class Outcome(enum.StrEnum):
+    """How one message attempt ended; stored and logged as its value."""
+
+    OK = "ok"
+    NO_KEY = "no_key"
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    ERROR = "error"
+    BLOCKED = "blocked"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The model's raw text when the call worked; `detail` is a short code safe to log.
+
+    `reached`: the request went to Gemini (a call paid for, or refused). `verdict`: Gemini itself
+    decided this outcome (an answer, an error status, a block, or a call that outlived its own
+    timeout), so a failure may be remembered; a call we gave up on, one that never reached Gemini,
+    or a "slow down" is not a verdict on the message. `overloaded`: Gemini said slow down (429,
+    503), with `retry_after` seconds when it said how long.
+    """
+
+    outcome: Outcome
+    text: str | None = None
+    detail: str = ""
+    reached: bool = False
+    verdict: bool = False
+    overloaded: bool = False
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageResult:
+    """How the message for one outfit turned out: what to store, show and measure."""
+
+    coordi_id: int
+    text: str | None
+    outcome: Outcome
+    latency_ms: int
+    # A short code saying why, for failures (e.g. "status_500", "too_long", "deadline"); never raw text.
+    detail: str = ""
+    # "sent" when the image went with the prompt, "none" without an image URL, else why not.
+    image_status: str = "none"
+    model: str = ""
+    prompt_version: str = PROMPT_VERSION
+    language: str = ""
+    # "user": written for this reader; "shared": written for the outfit and gender, name put in here.
+    scope: str = "user"
+    # True when no call was made for this request: from the cache, or made by another request.
+    cached: bool = False
+    # True when the request went to Gemini (GeneratedMessage.reached_gemini: a call paid for).
+    sent: bool = False
+    # True when Gemini itself decided the outcome (Answer.verdict): only such failures are
+    # remembered, for LLM_FAILURE_TTL_SECONDS.
+    verdict: bool = False
