@@ -1,12 +1,13 @@
-"""Django's and WhiteNoise's middleware, run inline on the event loop under ASGI.
+"""Django's own middleware, run inline on the event loop under ASGI.
 
 In async mode Django runs each MiddlewareMixin's process_request/process_view/process_response in a
 thread (sync_to_async), one hop each: ~2 ms a request for the usual seven. The work these do is pure
 CPU (headers, cookies, lazy objects), so here it runs inline; the one step with I/O, saving a modified
-session, still goes to a thread. Under WSGI they behave exactly as Django's own.
+session, still goes to a thread. Under WSGI they behave exactly as Django's own. Static files are
+ServeStatic's (servestatic.middleware.ServeStaticMiddleware, async already).
 """
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
@@ -15,8 +16,6 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
-from django.utils.decorators import sync_and_async_middleware
-from whitenoise.middleware import WhiteNoiseMiddleware
 
 
 class _Inline:
@@ -71,24 +70,3 @@ class InlineSessionMiddleware(SessionMiddleware):
         if session.modified or (settings.SESSION_SAVE_EVERY_REQUEST and session.accessed):
             return await sync_to_async(self.process_response)(request, response)
         return self.process_response(request, response)  # headers and cookies only
-
-
-@sync_and_async_middleware
-def whitenoise_middleware(get_response):
-    """WhiteNoise, whose middleware is sync only: under ASGI, requests outside STATIC_URL skip it, and
-    a static file is looked up and opened in a thread."""
-    whitenoise = WhiteNoiseMiddleware(get_response)
-    if not iscoroutinefunction(get_response):
-        return whitenoise
-
-    def find(path: str):
-        return whitenoise.find_file(path) if whitenoise.autorefresh else whitenoise.files.get(path)
-
-    async def middleware(request):
-        if request.path_info.startswith(whitenoise.static_prefix):
-            static_file = await sync_to_async(find)(request.path_info)
-            if static_file is not None:
-                return await sync_to_async(whitenoise.serve)(static_file, request)
-        return await get_response(request)
-
-    return middleware

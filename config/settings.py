@@ -33,7 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic",  # before staticfiles: runserver leaves static files to ServeStatic too
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
@@ -44,10 +44,11 @@ INSTALLED_APPS = [
 ]
 
 # Django's usual set (the admin and session sign-in need them), run inline on the event loop under
-# ASGI instead of one thread hop each: see config/middleware.py.
+# ASGI instead of one thread hop each: see config/middleware.py. ServeStatic's is async already; it
+# answers static files right after the security headers are set, before sessions and the rest.
 MIDDLEWARE = [
     "config.middleware.InlineSecurityMiddleware",
-    "config.middleware.whitenoise_middleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "config.middleware.InlineSessionMiddleware",
     "config.middleware.InlineCommonMiddleware",
     "config.middleware.InlineCsrfViewMiddleware",
@@ -131,13 +132,16 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Static files (WhiteNoise; the demo images are drawn by seed_demo into DEMO_STATIC_DIR) --------
+# --- Static files (ServeStatic; the demo images are drawn by seed_demo into DEMO_STATIC_DIR) -------
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 DEMO_STATIC_DIR = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [DEMO_STATIC_DIR]
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
+# Served from the apps' and DEMO_STATIC_DIR's own files (the finders' copy first) and from what
+# collectstatic gathered into STATIC_ROOT; with DEBUG, looked up afresh on each request.
+SERVESTATIC_USE_FINDERS = True
+SERVESTATIC_USE_STATIC_ROOT = True
+SERVESTATIC_AUTOREFRESH = DEBUG
 
 # --- Production hardening (`check --deploy` clean when DEBUG is off) -----------------------------
 if not DEBUG:

@@ -88,17 +88,6 @@ async def _sessions_csrf_and_the_admin_work_inline():
     assert api.status_code == 200
 
 
-def test_static_files_are_served():
-    async_to_sync(_static_files_are_served)()
-
-
-async def _static_files_are_served():
-    response = await AsyncClient().get("/static/admin/css/base.css")
-
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content).startswith(b"/*")
-
-
 def test_errors_keep_the_envelope():
     async_to_sync(_errors_keep_the_envelope)()
 
