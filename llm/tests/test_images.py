@@ -6,14 +6,8 @@ import time
 
 import pytest
 
-from llm.images import (
-    ImageUnavailable,
-    PinnedBackend,
-    build_client,
-    fetch_image,
-    is_public_address,
-    sniff_mime_type,
-)
+from llm.images import ImageUnavailable, fetch_image, sniff_mime_type
+from llm.pinning import AddressRefused, PinnedBackend, build_client, is_public_address
 from llm.service import generate_message_results
 from llm.testing import ImageRoute
 
@@ -188,7 +182,7 @@ def test_one_bad_address_in_the_answer_refuses_them_all(standin, run):
         async with build_client(backend=backend) as client:
             await client.get(f"http://images.invalid:{standin.port}/images/pinned.jpg")
 
-    with pytest.raises(ImageUnavailable, match="blocked_address"):
+    with pytest.raises(AddressRefused, match="blocked_address"):
         run(get())
     assert standin.image_hits == []
 
