@@ -3,7 +3,7 @@
 The page is read in two parts. `page_state` is what depends on the user (the recommender's ids, the
 coordis' catalogue versions, likes, closet entries): a few small queries on every request.
 `load_outfits` is the catalogue part, read with prefetch_related only for outfits whose cached
-fragment (recommendations.fragments) is missing. Nothing past this module touches a model instance,
+fragment (recommendations.api.fragments) is missing. Nothing past this module touches a model instance,
 and the `llm` app gets only the facts it needs (llm.facts).
 """
 

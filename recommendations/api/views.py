@@ -15,7 +15,7 @@ from llm.service import stored_messages
 
 from .. import services
 from ..connections import database_hop, release
-from ..fragments import fragment_facts, outfit_fragments, render_outfit
+from .fragments import fragment_facts, outfit_fragments, render_outfit
 from ..selectors import page_state, user_facts
 from .renderers import ORJSONRenderer
 from .serializers import (

@@ -1,4 +1,4 @@
-"""Outfit fragments: the catalogue part of each outfit's JSON, made once and cached.
+"""Outfit fragments: the catalogue part of each outfit's API JSON, made once and cached.
 
 A fragment is everything the API shows of an outfit except what depends on the reader (isFavorited,
 llmMessage, the items' isSaved), rendered by the API's own serializer and cached under the coordi's id
@@ -17,9 +17,9 @@ from django.core.cache import cache
 from llm.facts import CoordiFacts
 from llm.store import log_cache_error
 
-from .api.serializers import OutfitSerializer
-from .connections import release
-from .selectors import Outfit, load_outfits
+from ..connections import release
+from ..selectors import Outfit, load_outfits
+from .serializers import OutfitSerializer
 
 logger = logging.getLogger(__name__)
 
