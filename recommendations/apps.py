@@ -6,5 +6,7 @@ class RecommendationsConfig(AppConfig):
     verbose_name = "Recommendations"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (keeps the outfit fragments' versions moving)
+        from . import signals
+
+        signals.connect()  # keeps the outfit fragments' versions moving
         from .api import schema  # noqa: F401  (registers the OpenAPI extensions)

@@ -52,6 +52,7 @@ def catalogue():
     """Three coordis; the second and third share an item."""
     a, b, c = (make_coordi(minutes_ago=n, items=2, images=2) for n in (1, 2, 3))
     shared = b.items.first()
+    assert shared is not None
     CoordiItem.objects.create(coordi=c, item=shared, position=5)
     return a, b, c, shared
 
@@ -75,6 +76,15 @@ EDITS = {
     ),
     "remove an item through the relation": (lambda a, b, c, shared: a.items.remove(a.items.first()), {0}),
     "clear an item's coordis": (lambda a, b, c, shared: shared.coordis.clear(), {1, 2}),
+    "add a coordi to an item through the relation": (
+        lambda a, b, c, shared: shared.coordis.add(a, through_defaults={"position": 9}),
+        {0},
+    ),
+    "remove a coordi from an item through the relation": (
+        lambda a, b, c, shared: shared.coordis.remove(b),
+        {1},
+    ),
+    "clear a coordi's items": (lambda a, b, c, shared: c.items.clear(), {2}),
     "delete a coordi item": (lambda a, b, c, shared: a.coordi_items.first().delete(), {0}),
     "edit a shared item": (lambda a, b, c, shared: _save(shared, price=12000), {1, 2}),
     "delete a shared item": (lambda a, b, c, shared: shared.delete(), {1, 2}),
@@ -123,6 +133,7 @@ def test_a_like_or_a_closet_save_shows_on_the_next_request(client):
     user = make_user()
     coordi = make_coordi()
     item = coordi.items.first()
+    assert item is not None
     first = fast(client, user)["outfits"][0]
     assert first["isFavorited"] is False and not any(i["isSaved"] for i in first["items"])
 
@@ -189,7 +200,7 @@ def _apply(kind: str, pick: int, text: str, user) -> None:
     elif kind == "new_coordi_image":
         CoordiImage.objects.create(coordi=coordi, image_url=f"http://h/{text}.jpg", position=pick % 5)
     elif kind == "drop_coordi_image" and coordi.images.exists():
-        coordi.images.order_by("id").first().delete()
+        coordi.images.order_by("id")[0].delete()
     elif kind == "main_image" and coordi.images.exists():
         coordi.images.filter(is_main=True).update(is_main=False)  # a bulk write: signals don't see it …
         _save(coordi.images.order_by("-id").first(), is_main=True)  # … but this save does
@@ -200,11 +211,11 @@ def _apply(kind: str, pick: int, text: str, user) -> None:
     elif kind == "new_item_image":
         ItemImage.objects.create(item=item, image_url=f"http://h/i-{text}.jpg", position=pick % 3)
     elif kind == "drop_item_image" and item.images.exists():
-        item.images.order_by("id").first().delete()
+        item.images.order_by("id")[0].delete()
     elif kind == "add_item" and not coordi.items.filter(pk=item.pk).exists():
         coordi.items.add(item, through_defaults={"position": pick % 4})
     elif kind == "drop_item" and coordi.coordi_items.exists():
-        coordi.coordi_items.order_by("id").first().delete()
+        coordi.coordi_items.order_by("id")[0].delete()
     elif kind in ("like", "skip"):
         UserCoordiInteraction.objects.update_or_create(user=user, coordi=coordi, defaults={"action": kind})
     elif kind == "unlike":
