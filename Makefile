@@ -1,4 +1,4 @@
-# One command to set up and serve, one to test. See README.md.
+# One command to set up and serve, one to test, one to lint. See README.md.
 PORT ?= 8000
 HOST ?= 127.0.0.1
 VENV ?= .venv
@@ -8,7 +8,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 
-.PHONY: run test bench install install-dev check-python
+.PHONY: run test lint mutation bench install install-dev check-python
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=...)." >&2; exit 1; }
@@ -35,6 +35,18 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest
+
+# ruff and mypy, as configured in pyproject.toml; no database or Redis needed.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# mutmut on the core modules (not in CI: it takes tens of minutes on two cores); then `mutmut results`
+# lists the survivors and `mutmut show <name>` shows one.
+MUTATED := "llm.checks.*" "llm.images.*" "llm.pinning.*" "llm.scopes.*" "recommendations.signals.*" \
+	"recommendations.api.fragments.*"
+mutation: install-dev
+	$(BIN)/mutmut run $(MUTATED)
 
 bench: install-dev
 	$(BIN)/python -m bench.run

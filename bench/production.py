@@ -46,7 +46,7 @@ class Stack:
     app: dict[str, Any]
 
     def server(self, *, workers: int, **env: str) -> AppServer:
-        return AppServer(workers=workers, **self.app, **self.env(**env))
+        return AppServer(workers=workers, env=self.env(**env), **self.app)
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
@@ -60,9 +60,10 @@ class Stack:
 
     def server_sessions(self) -> int:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            return conn.execute(
+            row = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APPLICATION_NAME]
-            ).fetchone()[0]
+            ).fetchone()
+        return row[0] if row is not None else 0
 
     def forget_messages(self) -> None:
         """Every page cold again: the message cache emptied (fragments too, which is fine)."""
@@ -187,7 +188,8 @@ def redis_connections(stack: Stack, table: Table, *, pages: int) -> None:
                 async def loop(token: str) -> list[int]:
                     return [(await get(client, token))[1] for _ in range(count // 10)]
 
-                return [s for statuses in await asyncio.gather(*map(loop, stack.tokens[:10])) for s in statuses]
+                per_client = await asyncio.gather(*map(loop, stack.tokens[:10]))
+                return [status for statuses in per_client for status in statuses]
 
         asyncio.run(scenario(100))  # warm: messages and fragments cached, pools filled
         before = stack.redis.connections_received()
@@ -207,7 +209,7 @@ def stalled_redis(stack: Stack, table: Table) -> None:
                 async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
                     await get(client, stack.tokens[0])
                     stack.redis.stop()
-                    results = []
+                    results: list[tuple[float, int, dict | None]] = []
                     try:
                         while len(results) < 10 and not (results and results[-1][1] == 0):
                             results.append(await get(client, stack.tokens[0]))
@@ -254,7 +256,7 @@ def storm(stack: Stack, table: Table, *, behaviour: Behaviour, label: str, secon
                 recovered = time.perf_counter()
                 # Messages come back once the pause ends: the first fresh page with every message.
                 while time.perf_counter() - recovered < 120:
-                    _, status, body = await get_fresh(client, stack.staff_tokens[0])
+                    _, _, body = await get_fresh(client, stack.staff_tokens[0])
                     if body and all(o["llmMessage"] for o in body["data"]["outfits"]):
                         return calls, time.perf_counter() - recovered
                 return calls, None

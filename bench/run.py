@@ -241,7 +241,15 @@ def main() -> None:
         table.add(f"queries per request, limit {limit}", str(queries_per_request(env, token, limit)))
 
 
-def cold(base, token, tokens, args, table, standin, ideal) -> None:
+def cold(
+    base: str,
+    token: str,
+    tokens: list[str],
+    args: argparse.Namespace,
+    table: Table,
+    standin: GeminiStandIn,
+    ideal: float,
+) -> None:
     """The first page of one user, then of ten users at once: every message made by Gemini."""
     elapsed, body = asyncio.run(_one(base, token, args.limit))
     table.add("cold page, one client (wall)", ms(elapsed), f"ideal {ms(ideal)}")

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLWrapper
 
 from llm import service, store
 from llm.config import Config
@@ -26,9 +27,10 @@ from recommendations.connections import database_hop, database_problem, release
 
 logger = logging.getLogger("config.lifespan")
 
+# As Django's ASGIHandler takes them: a message is any mapping.
 Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
 class LifespanApplication:
@@ -46,7 +48,7 @@ class LifespanApplication:
             if message["type"] == "lifespan.startup":
                 try:
                     await startup()
-                except Exception as error:  # noqa: BLE001 - the server says why it cannot start
+                except Exception as error:  # the server is told why it cannot start
                     logger.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": repr(error)})
                     return
@@ -54,7 +56,7 @@ class LifespanApplication:
             elif message["type"] == "lifespan.shutdown":
                 try:
                     await shutdown()
-                except Exception as error:  # noqa: BLE001
+                except Exception as error:
                     logger.exception("shutdown failed")
                     await send({"type": "lifespan.shutdown.failed", "message": repr(error)})
                     return
@@ -76,7 +78,8 @@ def _check_database() -> None:
     if problem is not None:
         database = settings.DATABASES["default"]
         logger.error(
-            "database %r at %s unreachable at start-up (%s): serving anyway, /readyz answers 503 until it is back",
+            "database %r at %s unreachable at start-up (%s): serving anyway, "
+            "/readyz answers 503 until it is back",
             database.get("NAME"), database.get("HOST") or "local", problem,
         )
 
@@ -100,7 +103,7 @@ def _close_pools() -> None:
     release()
     for alias in connections:
         connection = connections[alias]
-        if getattr(connection, "pool", None) is not None:
+        if isinstance(connection, PostgreSQLWrapper) and connection.pool is not None:
             connection.close_pool()
     redis_pool = store.redis_pool()
     if redis_pool is not None:

@@ -7,25 +7,34 @@ session, still goes to a thread. Under WSGI they behave exactly as Django's own.
 ServeStatic's (servestatic.middleware.ServeStaticMiddleware, async already).
 """
 
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.utils.deprecation import MiddlewareMixin
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
-class _Inline:
+class _Inline(MiddlewareMixin):
     """process_request and process_response called directly, not through sync_to_async."""
 
-    async def __acall__(self, request):
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         response = None
         if hasattr(self, "process_request"):
             response = self.process_request(request)
-        response = response or await self.get_response(request)
+        # In async mode (the only one that calls __acall__) get_response is a coroutine function.
+        response = response or await cast(Awaitable[HttpResponseBase], self.get_response(request))
         if hasattr(self, "process_response"):
             response = self.process_response(request, response)
         return response
@@ -52,21 +61,30 @@ class InlineXFrameOptionsMiddleware(_Inline, XFrameOptionsMiddleware):
 
 
 class InlineCsrfViewMiddleware(_Inline, CsrfViewMiddleware):
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         super().__init__(get_response)
         if self.async_mode:
-            # A coroutine, so Django's async handler calls it without a thread hop.
-            self.process_view = self._process_view_inline
+            # A coroutine, so Django's async handler calls it without a thread hop. (Django picks the
+            # sync or async variant per instance; the stubs know only the sync method.)
+            self.process_view = self._process_view_inline  # type: ignore[method-assign,assignment]
 
-    async def _process_view_inline(self, request, callback, callback_args, callback_kwargs):
+    async def _process_view_inline(
+        self,
+        request: HttpRequest,
+        callback: Callable[..., Any],
+        callback_args: tuple[Any, ...],
+        callback_kwargs: dict[str, Any],
+    ) -> HttpResponseBase | None:
         return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
 class InlineSessionMiddleware(SessionMiddleware):
-    async def __acall__(self, request):
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         self.process_request(request)  # a lazy session store: no I/O yet
-        response = await self.get_response(request)
+        # In async mode (the only one that calls __acall__) get_response is a coroutine function.
+        response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
         session = request.session
+        # django-stubs types process_response for an HttpResponse; Django's takes any response.
         if session.modified or (settings.SESSION_SAVE_EVERY_REQUEST and session.accessed):
-            return await sync_to_async(self.process_response)(request, response)
-        return self.process_response(request, response)  # headers and cookies only
+            return await sync_to_async(self.process_response)(request, response)  # type: ignore[arg-type]
+        return self.process_response(request, response)  # type: ignore[arg-type]  # headers, cookies only

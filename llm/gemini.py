@@ -156,7 +156,8 @@ def _retry_after(error: errors.APIError) -> float | None:
 def _read(response: types.GenerateContentResponse) -> Answer:
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
-        return Answer(Outcome.BLOCKED, detail=f"block_reason_{_name(feedback.block_reason)}", reached=True, verdict=True)
+        detail = f"block_reason_{_name(feedback.block_reason)}"
+        return Answer(Outcome.BLOCKED, detail=detail, reached=True, verdict=True)
     if not response.candidates:
         return Answer(Outcome.INVALID, detail="no_candidates", reached=True, verdict=True)
     candidate = response.candidates[0]

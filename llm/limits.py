@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 
 class _Waiter:
-    __slots__ = ("loop", "future", "limit", "granted")
+    __slots__ = ("future", "granted", "limit", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, limit: int) -> None:
         self.loop = loop

@@ -11,9 +11,10 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from llm import flights, store
+from llm import store
 from llm.config import Config
 from llm.facts import CoordiFacts, UserFacts
+from llm.flights import Flights
 from llm.results import MessageResult, Outcome
 
 
@@ -28,7 +29,7 @@ class Page:
     config: Config
     user: UserFacts
     # The process's messages being made (llm.flights), by cache key.
-    flights: flights.Flights[store.Stored]
+    flights: Flights[store.Stored]
     started: float
     slot_deadline: float
     finish_by: float
@@ -44,7 +45,7 @@ class Page:
         config: Config,
         user: UserFacts,
         *,
-        flights: flights.Flights[store.Stored],
+        flights: Flights[store.Stored],
         on_result: Callable[[MessageResult], None] | None = None,
     ) -> Page:
         started = asyncio.get_running_loop().time()

@@ -15,7 +15,7 @@ import contextlib
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 
 import httpcore
 import httpx
@@ -60,7 +60,8 @@ def is_public_address(address: str) -> bool:
 async def system_resolve(host: str, port: int) -> list[str]:
     """Every address the host resolves to, through the running loop's getaddrinfo."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    # An INET or INET6 sockaddr: its first member is the address as a string.
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -99,16 +100,13 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
             raise AddressRefused("dns_error")
         if not all(self._is_allowed_address(address) for address in addresses):
             raise AddressRefused("blocked_address")
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
+        # Each checked address in turn; when none connects, the last one's error is the answer.
+        for address in addresses[:-1]:
+            with contextlib.suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
                 return await self._inner.connect_tcp(
                     address, port, timeout, local_address, socket_options
                 )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                last_error = error
-        assert last_error is not None
-        raise last_error
+        return await self._inner.connect_tcp(addresses[-1], port, timeout, local_address, socket_options)
 
     async def connect_unix_socket(self, *args: object, **kwargs: object) -> httpcore.AsyncNetworkStream:
         raise AddressRefused("unix_socket")
@@ -152,7 +150,8 @@ class _PinnedTransport(httpx.AsyncBaseTransport):
         )
         with _httpx_errors():
             core_response = await self._pool.handle_async_request(core_request)
-        assert isinstance(core_response.stream, AsyncIterable)
+        if not isinstance(core_response.stream, AsyncIterable):  # never, from an async pool
+            raise TypeError("httpcore's async pool returned a synchronous stream")
         return httpx.Response(
             status_code=core_response.status,
             headers=core_response.headers,

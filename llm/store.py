@@ -21,10 +21,10 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from redis import ConnectionPool
-from redis.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockNotOwnedError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.lock import Lock
 
 from llm.cooldown import Shared, cooldown
 
@@ -156,9 +156,9 @@ async def write(
     unlock: Iterable[Held] = (),
 ) -> None:
     """Stores successes and (briefly) failures and releases locks (from `lock`), in one thread hop."""
-    unlock = [held for held in unlock if held is not None]
-    if kept or failed or unlock:
-        await sync_to_async(_write)(kept, kept_seconds, failed, failed_seconds, unlock)
+    locks = [held for held in unlock if held is not None]
+    if kept or failed or locks:
+        await sync_to_async(_write)(kept, kept_seconds, failed, failed_seconds, locks)
 
 
 def _write(

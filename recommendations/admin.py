@@ -4,6 +4,7 @@ and to try Gemini's messages on coordis."""
 from asgiref.sync import async_to_sync
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -13,6 +14,7 @@ from django.utils.text import Truncator
 
 from llm.service import generate_message_results
 
+from .connections import release
 from .models import (
     Coordi,
     CoordiImage,
@@ -24,7 +26,6 @@ from .models import (
     UserClosetItem,
     UserCoordiInteraction,
 )
-from .connections import release
 from .selectors import load_outfits, user_facts
 from .services import record_messages
 
@@ -133,12 +134,15 @@ class CoordiAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
             return
+        staff = request.user
+        if not isinstance(staff, User):  # the admin site lets only signed-in staff this far
+            raise PermissionDenied
         # The facts the API gives Gemini (Outfit.facts()), so the cache keys match too.
         facts = [outfit.facts() for outfit in load_outfits(queryset.values_list("pk", flat=True)).values()]
         release()  # not held across the Gemini wait
         # Fresh: the point is to see what Gemini writes now, for the person asking.
-        results = async_to_sync(generate_message_results)(facts, user_facts(request.user), use_cache=False)
-        record_messages(user_id=request.user.pk, results=results)
+        results = async_to_sync(generate_message_results)(facts, user_facts(staff), use_cache=False)
+        record_messages(user_id=staff.pk, results=results)
         for result in results:
             if result.text:
                 self.message_user(request, f"#{result.coordi_id}: {result.text}", messages.SUCCESS)

@@ -15,6 +15,7 @@ from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import connections
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLWrapper
 from prometheus_client import REGISTRY, Metric
 from prometheus_client.core import GaugeMetricFamily
 
@@ -66,7 +67,7 @@ class PoolCollector:
 
     def collect(self) -> Iterator[Metric]:
         connection = connections["default"]
-        if not connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        if not isinstance(connection, PostgreSQLWrapper) or connection.pool is None:
             return
         stats = connection.pool.get_stats()
         size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)

@@ -4,6 +4,7 @@ The vocabulary is the replaced service's (see shared/CONTRACT.md): its mobile cl
 """
 
 import secrets
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -41,7 +42,7 @@ class Category(models.TextChoices):
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create_user(self, email: str, password: str | None, **fields) -> "User":
+    def _create_user(self, email: str, password: str | None, **fields: Any) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email), **fields)
@@ -49,12 +50,12 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> "User":
         fields.setdefault("is_staff", False)
         fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **fields)
 
-    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> "User":
         fields.setdefault("is_staff", True)
         fields.setdefault("is_superuser", True)
         if not (fields["is_staff"] and fields["is_superuser"]):
@@ -100,7 +101,9 @@ class Coordi(models.Model):
     style = models.CharField(max_length=10, choices=Style.choices)
     gender = models.CharField(max_length=10, choices=Gender.choices)
     description = models.TextField(blank=True)
-    items = models.ManyToManyField("Item", through="CoordiItem", related_name="coordis")
+    items: "models.ManyToManyField[Item, CoordiItem]" = models.ManyToManyField(
+        "Item", through="CoordiItem", related_name="coordis"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     # Moves (recommendations/signals.py) on any change to the coordi, its images, its items or their
@@ -229,7 +232,10 @@ class GeneratedMessage(models.Model):
 
     coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="generated_messages")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="generated_messages")
-    text = models.TextField(null=True, blank=True, help_text="The message as shown; empty when none.")
+    # NULL, like the API's `llmMessage: null`, is the one value for "no message": "" is never stored.
+    text = models.TextField(  # noqa: DJ001
+        null=True, blank=True, help_text="The message as shown; empty when none."
+    )
     outcome = models.CharField(max_length=20, choices=[(o.value, o.value) for o in Outcome])
     detail = models.CharField(max_length=60, blank=True, help_text="Why, for a failure.")
     model = models.CharField(max_length=60)

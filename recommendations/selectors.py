@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from llm.facts import CoordiFacts, UserFacts
 
@@ -223,5 +223,5 @@ def recommendation_page(user: User, *, page: int, limit: int) -> OutfitPage:
     return OutfitPage(outfits=outfits, page=page, limit=limit, total=state.total)
 
 
-def _first_image_url(images) -> str | None:
+def _first_image_url(images: QuerySet[CoordiImage] | QuerySet[ItemImage]) -> str | None:
     return images[0].image_url if images else None

@@ -1,6 +1,7 @@
 """Writes: the operations that change data."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
@@ -11,8 +12,7 @@ from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from llm.facts import CoordiFacts, UserFacts
-from llm.results import Outcome
-from llm.results import MessageResult
+from llm.results import MessageResult, Outcome
 from llm.service import generate_message_results
 from llm.store import Stored
 
@@ -91,10 +91,8 @@ async def outfit_messages(
         _messages_and_record(coordis, user, use_cache=use_cache, stored=stored, on_result=landed),
         name=f"messages for user {user.id}",
     )
-    try:
+    with contextlib.suppress(TimeoutError):  # the rest lands in the cache for the next page
         await asyncio.wait_for(asyncio.shield(task), timeout=settings.LLM_RESPONSE_DEADLINE_SECONDS)
-    except TimeoutError:
-        pass  # the rest lands in the cache for the next page
     return {coordi.id: ready.get(coordi.id) for coordi in coordis}
 
 

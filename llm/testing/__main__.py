@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 
@@ -24,10 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     with GeminiStandIn(host=args.host, port=args.port, api_key=args.api_key,
                        latency=args.latency) as standin:
         print(standin.base_url, flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

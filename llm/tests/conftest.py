@@ -1,4 +1,5 @@
-"""Fixtures for the llm tests: one event loop per session, and outfits (the stand-in is in the root conftest)."""
+"""Fixtures for the llm tests: one event loop per session, and outfits (the stand-in is in the root
+conftest)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from llm import limits, service
+from llm import service
 from llm.facts import CoordiFacts, UserFacts
 
 T = TypeVar("T")

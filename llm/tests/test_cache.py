@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from django.core.cache import cache
 
-from llm import scopes, service
+from llm import scopes
 from llm.config import Config
 from llm.facts import UserFacts
 from llm.service import generate_message_results
@@ -55,7 +55,9 @@ def test_what_changes_the_message_changes_the_key(standin, run, make_coordi, use
     assert result.cached is False
 
 
-def test_a_new_prompt_version_or_model_is_a_new_message(standin, run, make_coordi, user, settings, monkeypatch):
+def test_a_new_prompt_version_or_model_is_a_new_message(
+    standin, run, make_coordi, user, settings, monkeypatch
+):
     coordi = make_coordi()
     run(generate_message_results([coordi], user))
 
@@ -257,6 +259,7 @@ class TestSharedScope:
     def test_a_template_without_the_placeholder_is_refused(self, standin, run, make_coordi):
         standin.set_default(Behaviour("text", text="오늘 딱 어울리는 코디예요 ✨"))
 
-        [result] = run(generate_message_results([make_coordi()], UserFacts(id=1, name="민지", gender="female")))
+        reader = UserFacts(id=1, name="민지", gender="female")
+        [result] = run(generate_message_results([make_coordi()], reader))
 
         assert (result.outcome, result.detail, result.text) == ("invalid", "placeholder", None)

@@ -1,7 +1,7 @@
-"""The image download: what reaches Gemini, and what never does (private addresses, huge or stalled bodies)."""
+"""The image download: what reaches Gemini, and what never does (private addresses, huge or stalled
+bodies)."""
 
 from __future__ import annotations
-
 
 import pytest
 

@@ -128,7 +128,9 @@ def twin_servers(authority, servers) -> tuple[ImageServer, ImageServer]:
     for _ in range(5):
         first = servers(Reply(body=JPEG), certificate=certificate)
         try:
-            second = servers(Reply(body=OTHER_JPEG), host="127.0.0.2", port=first.port, certificate=certificate)
+            second = servers(
+                Reply(body=OTHER_JPEG), host="127.0.0.2", port=first.port, certificate=certificate
+            )
         except OSError:
             continue
         return first, second

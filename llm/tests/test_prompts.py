@@ -93,8 +93,8 @@ def test_user_text_is_capped():
     prompt = build_prompt(coordi=coordi(description="코트 " * 400),
                           user=UserFacts(id=2, name="가" * 100, gender="male"))
 
-    name = re.search(r"^name: (.*)$", prompt.text, re.MULTILINE).group(1)
-    description = re.search(r"^description: (.*)$", prompt.text, re.MULTILINE).group(1)
+    (name,) = re.findall(r"^name: (.*)$", prompt.text, re.MULTILINE)
+    (description,) = re.findall(r"^description: (.*)$", prompt.text, re.MULTILINE)
     assert len(name) == MAX_NAME_CHARS and name.endswith("…")
     assert len(description) <= MAX_DESCRIPTION_CHARS and description.endswith("…")
 

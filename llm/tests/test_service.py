@@ -11,8 +11,8 @@ import pytest
 
 from llm import gemini, limits
 from llm.facts import UserFacts
-from llm.results import Outcome
 from llm.prompts import PROMPT_VERSION
+from llm.results import Outcome
 from llm.service import (
     MessageResult,
     generate_message,

@@ -25,7 +25,8 @@ django.setup()
 from llm.facts import CoordiFacts, UserFacts
 from llm.service import generate_message_results
 coordis = [CoordiFacts(id=i, style="casual", season="spring", gender="female",
-                       description=f"two processes {i}", image_url=None, version="v1") for i in (501, 502, 503)]
+                       description=f"two processes {i}", image_url=None, version="v1")
+           for i in (501, 502, 503)]
 user = UserFacts(id=77, name="민지", gender="female")
 results = asyncio.run(generate_message_results(coordis, user))
 print(json.dumps([[r.text, r.cached] for r in results]))

@@ -84,7 +84,7 @@ def test_behaviour_by_request_number_and_match(server):
     assert post("plain").status_code == 200
     assert post("special").status_code == 429
     assert post("special").json()["candidates"][0]["content"]["parts"][0]["text"] == "hi ✨"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown behaviour 'nonsense'"):
         Behaviour("nonsense")
 
 
@@ -94,6 +94,7 @@ def test_the_command_line_serves_until_stopped():
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:
+        assert process.stdout is not None
         base_url = process.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:")
         response = httpx.post(f"{base_url}/v1/models/gemini-2.5-flash:generateContent",

@@ -88,16 +88,20 @@ class ImageServer:
         if certificate is not None:
             self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             certificate.configure_cert(self._tls)
-            self._tls.sni_callback = self._note_server_name
+            # typeshed types the callback for an SSLObject; a wrapped socket's gets the SSLSocket.
+            self._tls.sni_callback = self._note_server_name  # type: ignore[assignment]
         self._lock = threading.Lock()
         self._connections: list[Connection] = []
         self._server_names: dict[ssl.SSLSocket, str | None] = {}
         self._open: set[socket.socket] = set()
         self._server = _Server((host, port), self)
-        self.host, self.port = self._server.server_address[:2]
+        bound_host, self.port = self._server.server_address[:2]
+        self.host = str(bound_host)  # an IPv4 server's: always a str
         # A short poll interval only shortens shutdown(); nothing waits on it otherwise.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"image-server-{self.port}"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"image-server-{self.port}",
         )
 
     def __enter__(self) -> ImageServer:

@@ -33,7 +33,7 @@ def envelope(code: str, message: str) -> dict:
     return {"success": False, "error": {"code": code, "message": message}}
 
 
-def _flatten(detail, prefix: str = "") -> list[str]:
+def _flatten(detail: object, prefix: str = "") -> list[str]:
     """ValidationError details as `field: message` lines, so the message names the parameter."""
     if isinstance(detail, dict):
         lines = []
@@ -71,7 +71,7 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
     """Any other path under /api/: the envelope, also with DEBUG on (Django's 404 page is HTML)."""
     return JsonResponse(envelope("NOT_FOUND", "Not found."), status=404)
 

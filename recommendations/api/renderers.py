@@ -1,5 +1,8 @@
 """JSON rendered by orjson: several times faster than DRF's renderer, and the same JSON for our data."""
 
+from collections.abc import Mapping
+from typing import Any
+
 import orjson
 from rest_framework.renderers import BaseRenderer
 
@@ -9,7 +12,12 @@ class ORJSONRenderer(BaseRenderer):
     format = "json"
     charset = None  # JSON is UTF-8 by definition (RFC 8259); DRF's renderer sends no charset either.
 
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         if data is None:
             return b""
         # Non-str keys (e.g. ids) as strings, like json.dumps; datetimes are serialized upstream.

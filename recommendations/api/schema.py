@@ -1,6 +1,9 @@
 """OpenAPI descriptions drf-spectacular cannot infer (loaded by the app config)."""
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -9,5 +12,5 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "recommendations.api.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer", "description": "A token from POST /api/auth/token."}

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from ..models import Gender, Season, Style
+from ..selectors import Outfit
 
 
 class PageQuerySerializer(serializers.Serializer):
@@ -27,14 +28,15 @@ class OutfitSerializer(serializers.Serializer):
     imageUrl = serializers.CharField(source="image_url", allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices)
     season = serializers.ChoiceField(choices=Season.choices)
-    style = serializers.ChoiceField(choices=Style.choices)
+    # A declared field: DRF's metaclass takes it off the class, so Field.style is not overridden.
+    style = serializers.ChoiceField(choices=Style.choices)  # type: ignore[assignment]
     description = serializers.CharField()
     isFavorited = serializers.BooleanField(source="is_favorited")
     llmMessage = serializers.SerializerMethodField()
     items = OutfitItemSerializer(many=True)
     createdAt = serializers.DateTimeField(source="created_at")
 
-    def get_llmMessage(self, outfit) -> str | None:
+    def get_llmMessage(self, outfit: Outfit) -> str | None:
         return self.context["messages"].get(outfit.id)
 
 
@@ -55,7 +57,8 @@ class RecommendationsResponseSerializer(serializers.Serializer):
     """The 200 body; used to describe the endpoint in the OpenAPI schema."""
 
     success = serializers.BooleanField()
-    data = RecommendationsDataSerializer()
+    # Declared fields, taken off the class by DRF's metaclass: Serializer.data is not overridden.
+    data = RecommendationsDataSerializer()  # type: ignore[assignment]
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -69,7 +72,7 @@ class TokenDataSerializer(serializers.Serializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
-    data = TokenDataSerializer()
+    data = TokenDataSerializer()  # type: ignore[assignment]  # a declared field, as above
 
 
 class ErrorDetailSerializer(serializers.Serializer):

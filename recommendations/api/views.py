@@ -1,12 +1,14 @@
 """The HTTP API: thin async views that validate, call one selector or service, and serialize."""
 
 import time
+from typing import Any
 
 from adrf.views import APIView
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from prometheus_client import Histogram
 from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,8 +17,9 @@ from llm.service import stored_messages
 
 from .. import services
 from ..connections import database_hop, release
-from .fragments import fragment_facts, outfit_fragments, render_outfit
+from ..models import User
 from ..selectors import page_state, user_facts
+from .fragments import fragment_facts, outfit_fragments, render_outfit
 from .renderers import ORJSONRenderer
 from .serializers import (
     ErrorSerializer,
@@ -40,7 +43,7 @@ class RecommendationsView(APIView):
     outfit fragments' get_many (the missing ones made there too), the messages (one get_many when
     cached), then the fragments merged with this reader's parts and rendered by orjson."""
 
-    def initial(self, request: Request, *args, **kwargs) -> None:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # adrf runs initial() in a thread: authenticate, check, then read what the page needs of the
         # database in that same hop. What is left in get() is cache and network, on the event loop.
         self.started = time.perf_counter()
@@ -48,12 +51,15 @@ class RecommendationsView(APIView):
             super().initial(request, *args, **kwargs)
             if request.method not in ("GET", "HEAD"):
                 return  # answered 405 next, without reading anything
+            user = request.user
+            if not isinstance(user, User):  # IsAuthenticated lets only a signed-in user this far
+                raise exceptions.NotAuthenticated()
             query = PageQuerySerializer(data=request.query_params)
             query.is_valid(raise_exception=True)
             self.query = query.validated_data
-            if self.query["refresh"] and not request.user.is_staff:
+            if self.query["refresh"] and not user.is_staff:
                 raise exceptions.PermissionDenied("refresh: fresh messages are for staff only.")
-            self.state = page_state(request.user, page=self.query["page"], limit=self.query["limit"])
+            self.state = page_state(user, page=self.query["page"], limit=self.query["limit"])
         finally:
             # The page then waits on the cache and Gemini: its pooled connection goes back now.
             release()
@@ -62,7 +68,7 @@ class RecommendationsView(APIView):
         self.fragments = outfit_fragments(self.state.versions)
         self.shown = [coordi_id for coordi_id in self.state.versions if coordi_id in self.fragments]
         self.facts = [fragment_facts(self.fragments[coordi_id]) for coordi_id in self.shown]
-        self.reader = user_facts(request.user)
+        self.reader = user_facts(user)
         self.stored = None if self.query["refresh"] else stored_messages(self.facts, self.reader)
 
     @extend_schema(
@@ -75,7 +81,7 @@ class RecommendationsView(APIView):
         ],
         responses={200: RecommendationsResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
     )
-    async def get(self, request: Request) -> Response:
+    async def get(self, request: Request) -> HttpResponse:
         state, fragments, shown = self.state, self.fragments, self.shown
         # Plain values only past this line: the llm app never sees a model instance.
         messages = await services.outfit_messages(
@@ -100,7 +106,7 @@ class RecommendationsView(APIView):
 class TokenView(APIView):
     """Email and password in, the user's API token out."""
 
-    authentication_classes = []
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [CacheTolerantScopedRateThrottle]
     throttle_scope = "auth"

@@ -8,11 +8,12 @@ gender by construction, see catalogue.py). Picture URLs name database ids, as th
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -26,8 +27,8 @@ from recommendations.models import (
     UserClosetItem,
     UserCoordiInteraction,
 )
-
 from recommendations.signals import bump_coordis, bump_coordis_holding
+
 from .catalogue import CoordiSpec, DemoActivity, ItemSpec
 from .images import coordi_image_names, item_image_names
 from .vocabulary import FEMALE, MALE
@@ -38,6 +39,7 @@ ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_NAME = "admin@example.com", "admin-password",
 LOOKUP_CHUNK = 500
 
 T = TypeVar("T")
+Image = TypeVar("Image", CoordiImage, ItemImage)
 
 
 @dataclass
@@ -225,25 +227,26 @@ def _seed_activity(result: SeedResult, demo: User, activity: DemoActivity) -> No
 def _point_images_at(base_url: str) -> int:
     """Rewrite demo picture URLs made for another host or port (`make run PORT=8123`); count them."""
     path = demo_url_path()
-    rewritten = 0
-    for model in (CoordiImage, ItemImage):
-        stale = []
-        for image in model.objects.filter(image_url__contains=path).exclude(
-            image_url__startswith=base_url + path
-        ):
-            image.image_url = base_url + image.image_url[image.image_url.index(path) :]
-            stale.append(image)
-        model.objects.bulk_update(stale, ["image_url"], batch_size=LOOKUP_CHUNK)
-        # bulk_update sends no signals: move the outfits' versions so no cached fragment keeps old URLs.
-        if model is CoordiImage:
-            bump_coordis({image.coordi_id for image in stale})
-        else:
-            bump_coordis_holding({image.item_id for image in stale})
-        rewritten += len(stale)
-    return rewritten
+    # bulk_update sends no signals: move the outfits' versions so no cached fragment keeps old URLs.
+    coordi_images = _repoint(CoordiImage, base_url, path)
+    bump_coordis({image.coordi_id for image in coordi_images})
+    item_images = _repoint(ItemImage, base_url, path)
+    bump_coordis_holding({image.item_id for image in item_images})
+    return len(coordi_images) + len(item_images)
 
 
-def _lookup(queryset, key: str, values: Sequence[str], *fields: str) -> list[tuple]:
+def _repoint(model: type[Image], base_url: str, path: str) -> list[Image]:
+    """The model's demo pictures whose URL names another base, rewritten to `base_url` (bulk_update)."""
+    stale = []
+    others = model.objects.filter(image_url__contains=path).exclude(image_url__startswith=base_url + path)
+    for image in others:
+        image.image_url = base_url + image.image_url[image.image_url.index(path) :]
+        stale.append(image)
+    model.objects.bulk_update(stale, ["image_url"], batch_size=LOOKUP_CHUNK)
+    return stale
+
+
+def _lookup(queryset: QuerySet[Any], key: str, values: Sequence[str], *fields: str) -> list[tuple]:
     """(pk, key, *fields) of the rows whose `key` is one of `values`, in chunks."""
     rows: list[tuple] = []
     for chunk in _chunks(values):
@@ -251,7 +254,7 @@ def _lookup(queryset, key: str, values: Sequence[str], *fields: str) -> list[tup
     return rows
 
 
-def _count(queryset, key: str, values: Sequence[int]) -> int:
+def _count(queryset: QuerySet[Any], key: str, values: Sequence[int]) -> int:
     return sum(queryset.filter(**{f"{key}__in": chunk}).count() for chunk in _chunks(values))
 
 

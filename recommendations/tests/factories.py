@@ -1,7 +1,7 @@
 """Small builders for catalogue rows in tests (plain functions; no factory library needed)."""
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rest_framework.authtoken.models import Token
 
@@ -15,7 +15,7 @@ from recommendations.models import (
 )
 
 _sequence = itertools.count(1)
-BASE_TIME = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 # Nothing listens on the discard port: an image fetch fails at once, with no DNS look-up to wait on.
 IMAGE_HOST = "http://127.0.0.1:9"
 

@@ -3,6 +3,7 @@ test's own that it may stop (SIGSTOP) and resume. Both wait for readiness by pol
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -117,11 +118,18 @@ class RedisServer:
 
 
 class AppServer:
-    """uvicorn serving config.asgi:application, production settings, as the README runs it."""
+    """uvicorn serving config.asgi:application, production settings, as the README runs it; `env`
+    adds to (or overrides) its environment, e.g. {"CACHE_URL": ...}."""
 
     def __init__(
-        self, *, workers: int = 1, root: Path = ROOT, python: str = sys.executable, **env: str
+        self,
+        *,
+        workers: int = 1,
+        env: Mapping[str, str] | None = None,
+        root: Path = ROOT,
+        python: str = sys.executable,
     ) -> None:
+        env = env or {}
         self.root, self.python = root, python
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -141,7 +149,10 @@ class AppServer:
         }
         if "DATABASE_URL" not in env:
             self.env["DATABASE_URL"] = database_url()
-        self._log = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False)
+        # Open for the server's lifetime (its output goes there): closed in __exit__.
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="server-", suffix=".log", delete=False
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> AppServer:
@@ -197,14 +208,10 @@ class AppServer:
         if self.process is not None:
             if self.process.poll() is None:
                 self.terminate()
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    pass
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)  # any worker left behind
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout=10)
         self._log.close()
         if exc_type is None:

@@ -144,11 +144,12 @@ def test_is_favorited_and_is_saved_are_this_users(client, user, auth, everything
     liked, skipped, plain = make_coordi(), make_coordi(), make_coordi()
     UserCoordiInteraction.objects.create(user=user, coordi=liked, action="like")
     UserCoordiInteraction.objects.create(user=user, coordi=skipped, action="skip")
-    saved_item = plain.items.first()
+    saved_item, liked_item = plain.items.first(), liked.items.first()
+    assert saved_item is not None and liked_item is not None
     UserClosetItem.objects.create(user=user, item=saved_item)
     other = make_user()
     UserCoordiInteraction.objects.create(user=other, coordi=plain, action="like")
-    UserClosetItem.objects.create(user=other, item=liked.items.first())
+    UserClosetItem.objects.create(user=other, item=liked_item)
 
     outfits = {o["id"]: o for o in get(client, auth).json()["data"]["outfits"]}
 

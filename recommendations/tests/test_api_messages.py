@@ -46,7 +46,7 @@ def test_every_outfit_gets_its_message_written_from_its_facts(client, auth, stan
     assert len(standin.requests) == 3
     assert all(outfit["llmMessage"] and "박서연" in outfit["llmMessage"] for outfit in shown)
     prompts = sorted(request.prompt for request in standin.requests)
-    for coordi, prompt in zip(sorted(coordis, key=lambda c: c.description), prompts):
+    for coordi, prompt in zip(sorted(coordis, key=lambda c: c.description), prompts, strict=True):
         assert coordi.description in prompt
         assert "박서연" in prompt
         assert "street" in prompt and "winter" in prompt

@@ -26,6 +26,10 @@ def lifespan_events(application, *messages):
     return [message["type"] for message in sent]
 
 
+async def no_django(scope, receive, send):
+    raise AssertionError("the lifespan never reaches Django")
+
+
 @pytest.fixture
 def unfrozen():
     yield
@@ -44,7 +48,7 @@ def test_start_up_and_shutdown_are_answered(monkeypatch, unfrozen):
     monkeypatch.setattr(lifespan, "startup", startup)
     monkeypatch.setattr(lifespan, "shutdown", shutdown)
 
-    sent = lifespan_events(LifespanApplication(None), "lifespan.startup", "lifespan.shutdown")
+    sent = lifespan_events(LifespanApplication(no_django), "lifespan.startup", "lifespan.shutdown")
 
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert called == ["startup", "shutdown"]
@@ -56,18 +60,24 @@ def test_a_failed_start_up_is_reported_to_the_server(monkeypatch):
 
     monkeypatch.setattr(lifespan, "startup", startup)
 
-    assert lifespan_events(LifespanApplication(None), "lifespan.startup") == ["lifespan.startup.failed"]
+    assert lifespan_events(LifespanApplication(no_django), "lifespan.startup") == ["lifespan.startup.failed"]
 
 
 def test_http_goes_to_django():
     seen = []
 
     async def django_application(scope, receive, send):
-        seen.append(scope["type"])
+        seen.append((scope["type"], receive, send))
 
-    asyncio.run(LifespanApplication(django_application)({"type": "http"}, None, None))
+    async def receive():
+        return {"type": "http.disconnect"}
 
-    assert seen == ["http"]
+    async def send(message):
+        pass
+
+    asyncio.run(LifespanApplication(django_application)({"type": "http"}, receive, send))
+
+    assert seen == [("http", receive, send)]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -33,7 +33,9 @@ def coordis():
     # Newest first is the recommender's order: the first made is the last shown.
     made = [
         make_coordi(style=style, season=season, minutes_ago=minutes)
-        for style, season, minutes in [("street", "winter", 3), ("casual", "spring", 2), ("minimal", "fall", 1)]
+        for style, season, minutes in [
+            ("street", "winter", 3), ("casual", "spring", 2), ("minimal", "fall", 1)
+        ]
     ]
     return list(reversed(made))
 
@@ -66,7 +68,7 @@ def test_table_and_csv_hold_the_same_rows(user, coordis, standin):
     header, *lines = table.splitlines()
     assert header.split() == ["COORDI", "STYLE", "SEASON", "OUTCOME", "CACHED", "LATENCY", "MS", "MESSAGE"]
     assert len(lines) == 3
-    for line, coordi in zip(lines, coordis):
+    for line, coordi in zip(lines, coordis, strict=True):
         assert line.split()[:5] == [str(coordi.id), coordi.style, coordi.season, "ok", "no"]
         assert "박서연" in line
     # Every row's message starts in the same column.
@@ -160,7 +162,7 @@ def test_bad_options_are_refused_before_any_call(user, coordis, standin, args, s
 
 
 def test_an_unknown_email_is_refused(coordis, standin):
-    with pytest.raises(CommandError, match="No user signs in as 'nobody@example.com'"):
+    with pytest.raises(CommandError, match=r"No user signs in as 'nobody@example\.com'"):
         call_command("preview_messages", "--user", "nobody@example.com", stdout=io.StringIO())
 
 

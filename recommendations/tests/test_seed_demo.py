@@ -66,7 +66,7 @@ def demo_token(output: str) -> str:
 
 
 def counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in SEEDED_MODELS}
+    return {model.__name__: model._default_manager.count() for model in SEEDED_MODELS}
 
 
 def image_urls() -> list[str]:
@@ -157,6 +157,7 @@ def test_second_run_creates_nothing_and_keeps_ids_token_and_pictures(demo_dir: P
 def test_rerun_draws_missing_pictures_and_keeps_a_changed_password(demo_dir: Path) -> None:
     seed_demo()
     coordi = Coordi.objects.first()
+    assert coordi is not None
     (demo_dir / f"coordi-{coordi.pk}.jpg").unlink()
     demo = User.objects.get(email="demo@example.com")
     demo.set_password("chosen-by-the-user")

@@ -22,7 +22,9 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("secret", [None, "django-insecure-development-key-do-not-use-in-production", "short"])
+@pytest.mark.parametrize(
+    "secret", [None, "django-insecure-development-key-do-not-use-in-production", "short"]
+)
 def test_debug_off_refuses_a_development_or_missing_key(secret):
     env = {"DEBUG": "false"} | ({"SECRET_KEY": secret} if secret else {})
 

@@ -115,7 +115,7 @@ def test_production_serves_the_pages_static_files_itself(settings, tmp_path):
     only_collected = settings.STATIC_ROOT / "demo" / "collected-only.png"
     only_collected.parent.mkdir(exist_ok=True)
     only_collected.write_bytes(b"\x89PNG\r\n\x1a\n not a real picture")
-    with AppServer(STATIC_ROOT=str(settings.STATIC_ROOT)) as server:
+    with AppServer(env={"STATIC_ROOT": str(settings.STATIC_ROOT)}) as server:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             linked = {
                 url

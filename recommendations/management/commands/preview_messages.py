@@ -17,8 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from llm import service
 from llm.facts import CoordiFacts, UserFacts
-from llm.results import Outcome
-from llm.results import MessageResult
+from llm.results import MessageResult, Outcome
 from recommendations.connections import release
 from recommendations.models import User
 from recommendations.selectors import Outfit, recommendation_page, user_facts
