@@ -52,14 +52,10 @@ def _coordi_items_changed(
     pk_set: set[int] | None,
     **kwargs: Any,
 ) -> None:
-    if action in ("pre_clear",) and reverse:
-        # Items.coordis.clear(): which coordis lose it is known only before.
-        bump_coordis(instance.coordi_items.values_list("coordi_id", flat=True))
-    elif action in ("post_add", "post_remove", "post_clear"):
-        if not reverse:
-            bump_coordis([instance.pk])
-        elif pk_set:
-            bump_coordis(pk_set)
+    # Rows added through the relation (coordi.items.add(), item.coordis.add()) are bulk-created, so
+    # post_save never sees them; removing or clearing deletes them one by one, which post_delete does.
+    if action == "post_add":
+        bump_coordis((pk_set or ()) if reverse else [instance.pk])
 
 
 def connect() -> None:

@@ -1,14 +1,18 @@
 """The fast read path: cached outfit fragments give the same JSON as a fresh read, whatever is edited."""
 
 import json
+from collections.abc import Callable
 
 import pytest
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from recommendations import signals
 from recommendations.api.serializers import OutfitSerializer, PaginationSerializer
 from recommendations.models import (
     Coordi,
@@ -106,8 +110,25 @@ def _save(instance, **changes):
     instance.save()
 
 
+@pytest.fixture
+def receivers_disconnected():
+    """Every receiver of recommendations.signals disconnected; the test connects them again."""
+    receivers: list[Callable[..., None]] = [
+        signals._coordi_saved, signals._coordi_part_changed, signals._item_changed,
+        signals._item_image_changed, signals._coordi_items_changed,
+    ]  # fmt: skip
+    senders: list[type[Model]] = [Coordi, CoordiImage, CoordiItem, Item, ItemImage, Coordi.items.through]
+    for signal in (post_save, post_delete, m2m_changed):
+        for receiver in receivers:
+            for sender in senders:
+                signal.disconnect(receiver, sender=sender)
+    yield
+    signals.connect()
+
+
 @pytest.mark.parametrize("edit", list(EDITS))
-def test_each_kind_of_edit_moves_exactly_the_versions_it_should(catalogue, edit):
+def test_each_kind_of_edit_moves_exactly_the_versions_it_should(catalogue, edit, receivers_disconnected):
+    signals.connect()  # what the app's ready() does: each edit below needs its receiver
     coordis = catalogue[:3]
     before = versions()
 
