@@ -18,6 +18,7 @@ from llm.store import Stored
 
 from . import background
 from .connections import database_hop
+from .messages import PENDING, OutfitMessage
 from .models import GeneratedMessage
 
 logger = logging.getLogger(__name__)
@@ -75,17 +76,17 @@ async def outfit_messages(
     *,
     use_cache: bool = True,
     stored: Mapping[str, Stored] | None = None,
-) -> dict[int, str | None]:
-    """The page's messages by coordi id (None where there is none yet), each call recorded.
+) -> dict[int, OutfitMessage]:
+    """The page's messages by coordi id, each call recorded; those not settled in time are pending.
 
     The work runs in a background task (recommendations.background), not in the request: if the
     client goes away, or the page stops waiting at LLM_RESPONSE_DEADLINE_SECONDS, the calls go on
     (each within its own bounds), reach the cache and are recorded as if the client had waited.
     """
-    ready: dict[int, str | None] = {}
+    settled: dict[int, OutfitMessage] = {}
 
     def landed(result: MessageResult) -> None:
-        ready[result.coordi_id] = result.text
+        settled[result.coordi_id] = OutfitMessage.of(result)
 
     task = background.start(
         _messages_and_record(coordis, user, use_cache=use_cache, stored=stored, on_result=landed),
@@ -93,7 +94,7 @@ async def outfit_messages(
     )
     with contextlib.suppress(TimeoutError):  # the rest lands in the cache for the next page
         await asyncio.wait_for(asyncio.shield(task), timeout=settings.LLM_RESPONSE_DEADLINE_SECONDS)
-    return {coordi.id: ready.get(coordi.id) for coordi in coordis}
+    return {coordi.id: settled.get(coordi.id, PENDING) for coordi in coordis}
 
 
 async def _messages_and_record(

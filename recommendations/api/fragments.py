@@ -1,10 +1,11 @@
 """Outfit fragments: the catalogue part of each outfit's API JSON, made once and cached.
 
 A fragment is everything the API shows of an outfit except what depends on the reader (isFavorited,
-llmMessage, the items' isSaved), rendered by the API's own serializer and cached under the coordi's id
-and catalogue version (Coordi.catalogue_version, moved by recommendations/signals.py on any edit), so
-an edited outfit is never served from an old fragment. A page reads its fragments in one get_many;
-only the missing ones are read from the database (prefetch_related) and stored, in the same hop.
+llmMessage and llmMessageStatus, the items' isSaved), rendered by the API's own serializer and
+cached under the coordi's id and catalogue version (Coordi.catalogue_version, moved by
+recommendations/signals.py on any edit), so an edited outfit is never served from an old fragment.
+A page reads its fragments in one get_many; only the missing ones are read from the database
+(prefetch_related) and stored, in the same hop.
 """
 
 import logging
@@ -18,13 +19,14 @@ from llm.facts import CoordiFacts
 from llm.store import log_cache_error
 
 from ..connections import release
+from ..messages import OutfitMessage
 from ..selectors import Outfit, load_outfits
 from .serializers import OutfitSerializer
 
 logger = logging.getLogger(__name__)
 
 # Part of every key: bump it when a fragment's shape changes, and old fragments are never read.
-FRAGMENT_SCHEMA = 2
+FRAGMENT_SCHEMA = 3
 
 Fragment = dict  # {"json": <the outfit's catalogue JSON>, "facts": <its CoordiFacts, for the messages>}
 
@@ -88,7 +90,7 @@ def fragment_facts(fragment: Fragment) -> CoordiFacts:
 
 
 def render_outfit(
-    fragment: Fragment, *, favorited: bool, saved: frozenset[int], message: str | None
+    fragment: Fragment, *, favorited: bool, saved: frozenset[int], message: OutfitMessage
 ) -> dict:
     """The outfit's JSON for one reader: the fragment with their like, message and saved items."""
     outfit = fragment["json"]
@@ -96,6 +98,7 @@ def render_outfit(
     return {
         **outfit,
         "isFavorited": favorited,
-        "llmMessage": message,
+        "llmMessage": message.text,
+        "llmMessageStatus": message.status.value,
         "items": [{**item, "isSaved": item["id"] in saved} for item in outfit["items"]],
     }

@@ -1,7 +1,9 @@
 """Plain DRF serializers over already-loaded plain values (no database access, no thread hops)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..messages import PENDING, MessageStatus, OutfitMessage
 from ..models import Gender, Season, Style
 from ..selectors import Outfit
 
@@ -33,11 +35,26 @@ class OutfitSerializer(serializers.Serializer):
     description = serializers.CharField()
     isFavorited = serializers.BooleanField(source="is_favorited")
     llmMessage = serializers.SerializerMethodField()
+    llmMessageStatus = serializers.SerializerMethodField()
     items = OutfitItemSerializer(many=True)
     createdAt = serializers.DateTimeField(source="created_at")
 
+    def _message(self, outfit: Outfit) -> OutfitMessage:
+        # By coordi id; an outfit with none given is pending (a fragment's placeholder).
+        return self.context["messages"].get(outfit.id, PENDING)
+
     def get_llmMessage(self, outfit: Outfit) -> str | None:
-        return self.context["messages"].get(outfit.id)
+        return self._message(outfit).text
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=[status.value for status in MessageStatus],
+            help_text="ready: the message is there; pending: being made (listen or ask again); "
+            "unavailable: it could not be made (llmMessage is null).",
+        )
+    )
+    def get_llmMessageStatus(self, outfit: Outfit) -> str:
+        return self._message(outfit).status.value
 
 
 class PaginationSerializer(serializers.Serializer):

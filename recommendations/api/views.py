@@ -92,7 +92,7 @@ class RecommendationsView(APIView):
                 fragments[coordi_id],
                 favorited=coordi_id in state.favorited,
                 saved=state.saved,
-                message=messages.get(coordi_id),
+                message=messages[coordi_id],
             )
             for coordi_id in shown
         ]

@@ -68,7 +68,7 @@ def test_payload_field_by_field(client, user, auth):
     [outfit] = body["data"]["outfits"]
     assert list(outfit) == [
         "id", "imageUrl", "gender", "season", "style", "description",
-        "isFavorited", "llmMessage", "items", "createdAt",
+        "isFavorited", "llmMessage", "llmMessageStatus", "items", "createdAt",
     ]  # fmt: skip
     assert outfit["id"] == coordi.id
     assert outfit["imageUrl"] == images[1].image_url  # the main one, not the first
@@ -76,6 +76,7 @@ def test_payload_field_by_field(client, user, auth):
     assert outfit["description"] == "가을 스트릿 룩"
     assert outfit["isFavorited"] is False
     assert outfit["llmMessage"] is None
+    assert outfit["llmMessageStatus"] == "unavailable"  # no GOOGLE_API_KEY in the tests
     assert outfit["createdAt"] == coordi.created_at.isoformat().replace("+00:00", "Z")
     assert outfit["items"] == [
         {

@@ -1,10 +1,13 @@
 """llmMessage through the API, against the Gemini stand-in: filled, isolated per outfit, optional."""
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection
+from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 
 from llm.testing import Behaviour, ImageRoute
+from recommendations import background
 from recommendations.models import CoordiImage
 
 from .factories import make_coordi, make_user, token_for
@@ -45,6 +48,7 @@ def test_every_outfit_gets_its_message_written_from_its_facts(client, auth, stan
 
     assert len(standin.requests) == 3
     assert all(outfit["llmMessage"] and "박서연" in outfit["llmMessage"] for outfit in shown)
+    assert [outfit["llmMessageStatus"] for outfit in shown] == ["ready"] * 3
     prompts = sorted(request.prompt for request in standin.requests)
     for coordi, prompt in zip(sorted(coordis, key=lambda c: c.description), prompts, strict=True):
         assert coordi.description in prompt
@@ -81,10 +85,14 @@ def test_one_outfits_failure_costs_only_that_outfits_message(client, auth, stand
         failing[coordi.id] = fault
     healthy = {make_coordi(description=f"멀쩡한 코디 {n}").id for n in range(4)}
 
-    shown = {outfit["id"]: outfit["llmMessage"] for outfit in outfits(client, auth)}
+    page = outfits(client, auth)
+    shown = {outfit["id"]: outfit["llmMessage"] for outfit in page}
+    statuses = {outfit["id"]: outfit["llmMessageStatus"] for outfit in page}
 
     assert {coordi_id for coordi_id, message in shown.items() if message is None} == set(failing)
     assert {coordi_id for coordi_id, message in shown.items() if message} == healthy
+    # Each failure says so; none is left pending in the blocking mode.
+    assert statuses == {coordi_id: "unavailable" if coordi_id in failing else "ready" for coordi_id in shown}
 
 
 def test_a_hung_gemini_is_cut_at_the_deadline_and_the_page_is_served(client, auth, standin, settings):
@@ -95,7 +103,9 @@ def test_a_hung_gemini_is_cut_at_the_deadline_and_the_page_is_served(client, aut
 
     shown = outfits(client, auth)
 
-    assert [outfit["llmMessage"] for outfit in shown] == [None, None]
+    assert [(outfit["llmMessage"], outfit["llmMessageStatus"]) for outfit in shown] == [
+        (None, "unavailable")
+    ] * 2
     assert standin.wait_until(lambda server: server.disconnects == 2, timeout=10)
 
 
@@ -105,7 +115,7 @@ def test_without_a_key_no_call_is_made_and_messages_are_null(client, auth, stand
 
     shown = outfits(client, auth)
 
-    assert shown[0]["llmMessage"] is None
+    assert (shown[0]["llmMessage"], shown[0]["llmMessageStatus"]) == (None, "unavailable")
     assert standin.requests == []
 
 
@@ -128,3 +138,20 @@ def test_messages_cost_one_insert_when_made_and_no_query_when_cached(client, aut
     assert len(cold) == len(without) + 1
     assert len(warm) == len(without)
     assert len(standin.requests) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_the_deadline_the_page_says_which_messages_are_still_pending(auth, standin, settings):
+    settings.LLM_RESPONSE_DEADLINE_SECONDS = 1.0
+    quick, stuck = make_coordi(), make_coordi(description="오래 걸리는 코디 [stuck]")
+    standin.when("[stuck]", Behaviour("hang"))
+
+    async def page_then_drain():
+        response = await AsyncClient().get(URL, headers=auth)
+        await background.drain(timeout=0)  # the hung call: cancelled, as a shutdown would
+        return response.json()["data"]["outfits"]
+
+    shown = {outfit["id"]: outfit for outfit in async_to_sync(page_then_drain)()}
+
+    assert shown[quick.id]["llmMessageStatus"] == "ready" and shown[quick.id]["llmMessage"]
+    assert (shown[stuck.id]["llmMessageStatus"], shown[stuck.id]["llmMessage"]) == ("pending", None)

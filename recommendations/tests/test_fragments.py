@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from recommendations import signals
 from recommendations.api.serializers import OutfitSerializer, PaginationSerializer
+from recommendations.messages import MessageStatus, OutfitMessage
 from recommendations.models import (
     Coordi,
     CoordiImage,
@@ -40,8 +41,10 @@ def fast(client, user, limit=50):
 def reference(user, limit=50):
     """The same page read straight from the database and serialized by DRF: no fragment involved."""
     page = recommendation_page(user, page=1, limit=limit)
+    # No key in the tests: every message unavailable.
+    messages = {outfit.id: OutfitMessage(None, MessageStatus.UNAVAILABLE) for outfit in page.outfits}
     data = {
-        "outfits": OutfitSerializer(page.outfits, many=True, context={"messages": {}}).data,
+        "outfits": OutfitSerializer(page.outfits, many=True, context={"messages": messages}).data,
         "pagination": PaginationSerializer(page).data,
     }
     return json.loads(json.dumps(data))

@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 from llm.prompts import PROMPT_VERSION
 from llm.testing import Behaviour
 from recommendations import background, services
+from recommendations.messages import PENDING
 from recommendations.models import GeneratedMessage
 from recommendations.selectors import recommendation_page, user_facts
 
@@ -116,7 +117,7 @@ def test_a_page_that_stops_waiting_leaves_its_messages_to_be_made(standin, setti
     async def page_then_drain():
         messages = await services.outfit_messages([o.facts() for o in outfits], user_facts(user))
         # Answered at the deadline while Gemini still held every call.
-        assert messages == {c.id: None for c in coordis}
+        assert messages == {c.id: PENDING for c in coordis}
         assert await asyncio.to_thread(standin.wait_until, lambda server: server.held == 3)
         standin.release()
         assert await background.drain(timeout=30) == 0
@@ -124,7 +125,7 @@ def test_a_page_that_stops_waiting_leaves_its_messages_to_be_made(standin, setti
 
     later = async_to_sync(page_then_drain)()
 
-    assert all(later[c.id] for c in coordis)  # from the cache
+    assert all(later[c.id].text and later[c.id].status == "ready" for c in coordis)  # from the cache
     assert len(standin.requests) == 3
     assert GeneratedMessage.objects.filter(user=user, outcome="ok", reached_gemini=True).count() == 3
 
@@ -159,4 +160,5 @@ def test_a_page_that_stops_waiting_shows_the_messages_already_made(standin, sett
 
     messages = async_to_sync(page)()
 
-    assert messages[quick.id] and messages[stuck.id] is None
+    assert messages[quick.id].text and messages[quick.id].status == "ready"
+    assert messages[stuck.id] == PENDING

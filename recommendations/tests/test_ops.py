@@ -46,6 +46,12 @@ def test_the_openapi_schema_describes_the_api(client):
     assert {"/api/recommendations", "/api/auth/token"} <= set(schema["paths"])
     parameters = {p["name"] for p in schema["paths"]["/api/recommendations"]["get"]["parameters"]}
     assert {"page", "limit"} <= parameters
+    # llmMessageStatus: an enum of its three values.
+    status = schema["components"]["schemas"]["Outfit"]["properties"]["llmMessageStatus"]
+    [reference] = [part["$ref"] for part in status["allOf"]]
+    assert schema["components"]["schemas"][reference.rsplit("/", 1)[1]]["enum"] == [
+        "ready", "pending", "unavailable"
+    ]
 
 
 @pytest.mark.django_db
