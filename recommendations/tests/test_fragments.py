@@ -4,6 +4,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Model
@@ -104,6 +105,13 @@ EDITS = {
         {1, 2},
     ),
     "an item in no coordi": (lambda a, b, c, shared: _save(make_item(), price=1000), set()),
+    # Another model's many-to-many, whose row ids happen to be the coordi's: not an outfit's edit.
+    "an unrelated many-to-many change": (
+        lambda a, b, c, shared: Group.objects.create(pk=a.pk, name="merchandisers").permissions.add(
+            *Permission.objects.all()[:1]
+        ),
+        set(),
+    ),
 }
 
 
