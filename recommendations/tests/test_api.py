@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from recommendations.models import UserClosetItem, UserCoordiInteraction
 from recommendations.recommenders import RecommendationPage
 
-from .factories import make_coordi, make_user, token_for
+from .factories import make_coordi, make_user
 
 URL = "/api/recommendations"
 pytestmark = pytest.mark.django_db
@@ -35,11 +35,6 @@ def everything_recommender(settings):
 @pytest.fixture
 def user():
     return make_user(name="김민지", gender="female")
-
-
-@pytest.fixture
-def auth(user):
-    return {"Authorization": f"Bearer {token_for(user)}"}
 
 
 def get(client, auth, **params):

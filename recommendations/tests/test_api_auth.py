@@ -13,11 +13,6 @@ def user():
     return make_user(name="김민지", gender="female")
 
 
-@pytest.fixture
-def auth(user):
-    return {"Authorization": f"Bearer {token_for(user)}"}
-
-
 @pytest.mark.parametrize(
     "headers",
     [

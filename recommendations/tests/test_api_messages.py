@@ -10,7 +10,7 @@ from llm.testing import Behaviour, ImageRoute
 from recommendations import background
 from recommendations.models import CoordiImage
 
-from .factories import make_coordi, make_user, token_for
+from .factories import make_coordi, make_user
 
 URL = "/api/recommendations"
 pytestmark = pytest.mark.django_db
@@ -25,11 +25,6 @@ PNG = bytes.fromhex(
 @pytest.fixture
 def user():
     return make_user(name="박서연", gender="female")
-
-
-@pytest.fixture
-def auth(user):
-    return {"Authorization": f"Bearer {token_for(user)}"}
 
 
 def outfits(client, auth, **params):
