@@ -135,20 +135,21 @@ async def lock(keys: Iterable[str], *, seconds: int) -> dict[str, Held]:
 def _lock(keys: list[str], seconds: int) -> dict[str, Held]:
     # redis-py's lock: taken with a token of its own (SET NX PX), released only by its holder, so a
     # lock that expired and was taken by another process is never deleted by a late release.
+    taken: dict[str, Held] = {}
     try:
         from django_redis import get_redis_connection
 
         client = get_redis_connection("default")
-        taken: dict[str, Held] = {}
         for key in keys:
             held = client.lock(cache.make_key(LOCK_PREFIX + key), timeout=seconds, thread_local=False)
             if held.acquire(blocking=False):
                 taken[key] = held
         return taken
     except Exception as error:  # noqa: BLE001
-        # Without the lock store, make the messages here: a duplicate call beats no message.
+        # Without the lock store, make the messages here: a duplicate call beats no message. The
+        # locks already taken are kept, to be released as usual.
         log_cache_error(logger, "llm message locks unavailable (%s)", error)
-        return dict.fromkeys(keys)
+        return {**dict.fromkeys(keys), **taken}
 
 
 async def write(

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+import redis.lock
 
 from llm import store
 from recommendations.tests.servers import RedisServer, needs_redis_server, poll
@@ -137,3 +139,25 @@ def test_a_cache_of_this_process_needs_no_lock(settings, run):
 
     assert run(store.lock(["k1"], seconds=30)) == {"k1": None}
     assert run(store.lock(["k1"], seconds=30)) == {"k1": None}  # flights keep one maker per process
+
+
+def test_a_lock_store_failing_midway_keeps_the_locks_it_took(shared_cache, run, monkeypatch):
+    real_acquire = redis.lock.Lock.acquire
+    calls = []
+
+    def acquire(self, *args, **kwargs):
+        calls.append(self.name)
+        if len(calls) == 2:
+            raise redis.ConnectionError("Redis went away")
+        return real_acquire(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.lock.Lock, "acquire", acquire)
+    taken = run(store.lock(["k1", "k2", "k3"], seconds=30))
+
+    # k1's lock is held (and released later as usual); k2 and k3 are made here without one.
+    assert set(taken) == {"k1", "k2", "k3"}
+    held = taken["k1"]
+    assert held is not None and taken["k2"] is None and taken["k3"] is None
+    assert shared_cache.client.exists(held.name) == 1
+    run(store.write(kept={}, kept_seconds=0, failed={}, failed_seconds=0, unlock=taken.values()))
+    assert shared_cache.client.exists(held.name) == 0
