@@ -311,3 +311,23 @@ def test_seed_demo_on_another_port_is_seen_through_the_fragments(client, setting
     outfits = fast(client, demo)["outfits"]
     assert outfits and all(o["imageUrl"].startswith("http://127.0.0.1:8123/") for o in outfits)
     assert all(i["imageUrl"].startswith("http://127.0.0.1:8123/") for o in outfits for i in o["items"])
+
+
+def test_an_added_item_moves_the_version_once_it_is_there(catalogue):
+    # A reader between the move and the rows would cache the old outfit under the new version.
+    a = catalogue[0]
+    seen: dict[str, int] = {}
+
+    def watch(sender, instance, action, **kwargs):
+        seen[action] = Coordi.objects.get(pk=a.pk).catalogue_version
+
+    before = versions()[a.pk]
+    m2m_changed.connect(watch, sender=Coordi.items.through)  # after the app's own receiver
+    try:
+        a.items.add(make_item(), through_defaults={"position": 7})
+    finally:
+        m2m_changed.disconnect(watch, sender=Coordi.items.through)
+
+    assert seen["pre_add"] == before
+    assert seen["post_add"] != before
+    assert seen["post_add"] == versions()[a.pk]
