@@ -1,11 +1,15 @@
 """The fast read path: cached outfit fragments give the same JSON as a fresh read, whatever is edited."""
 
 import json
+import logging
 from collections.abc import Callable
+from typing import Any, ClassVar
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -201,6 +205,52 @@ def test_an_unreachable_cache_still_serves_the_page(client, settings):
     }
 
     assert fast(client, user) == expected
+
+
+class BrokenCache(LocMemCache):
+    """A cache that answers with errors that are not a lost connection (those are logged quietly)."""
+
+    def get_many(self, keys: Any, version: Any = None) -> Any:
+        raise RuntimeError("cache says no")
+
+    def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        raise RuntimeError("cache says no")
+
+
+class RecordingCache(LocMemCache):
+    """A cache that remembers the timeout of every set_many."""
+
+    timeouts: ClassVar[list[Any]] = []
+
+    def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        self.timeouts.append(timeout)
+        return super().set_many(data, timeout=timeout, version=version)
+
+
+def test_a_failing_cache_is_logged_and_the_page_still_served(client, settings, caplog):
+    make_coordi()
+    user = make_user()
+    expected = reference(user)
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.BrokenCache"}}
+
+    with caplog.at_level(logging.WARNING, logger="recommendations.api.fragments"):
+        assert fast(client, user) == expected
+
+    assert [r.getMessage() for r in caplog.records if r.name == "recommendations.api.fragments"] == [
+        "outfit fragments unreadable (RuntimeError): read from the database",
+        "outfit fragments unwritable (RuntimeError)",
+    ]
+
+
+def test_fragments_are_kept_for_their_ttl(client, settings):
+    settings.OUTFIT_FRAGMENT_TTL_SECONDS = 1234
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.RecordingCache"}}
+    RecordingCache.timeouts.clear()
+    make_coordi()
+
+    fast(client, make_user())
+
+    assert RecordingCache.timeouts == [1234]
 
 
 # --- random edits, property-based ------------------------------------------------------------------
