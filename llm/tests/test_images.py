@@ -220,3 +220,17 @@ def test_a_stalled_image_leaves_time_for_the_message(standin, run, make_coordi, 
     [result] = run(generate_message_results([make_coordi(image_url=url)], user))
 
     assert (result.outcome, result.image_status) == ("ok", "timeout")
+
+
+def test_the_pinned_backend_opens_no_unix_socket(run):
+    backend = PinnedBackend(allowed_hosts=frozenset())
+
+    with pytest.raises(AddressRefused) as refused:
+        run(backend.connect_unix_socket("/var/run/docker.sock"))
+
+    assert refused.value.reason == "unix_socket"
+
+
+def test_the_pinned_backend_sleeps_as_its_inner_backend(run):
+    # httpcore's retries wait through the backend; a wait that breaks would fail every retry.
+    assert run(PinnedBackend(allowed_hosts=frozenset()).sleep(0.001)) is None
