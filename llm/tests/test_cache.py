@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import replace
+from typing import Any, ClassVar
 
 import pytest
 from django.core.cache import cache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
 
 from llm import scopes
 from llm.config import Config
@@ -79,22 +82,25 @@ def test_the_key_starts_with_coordi_and_user(settings, make_coordi, user):
     assert key.startswith(f"llm_message:42:{user.id}:{scopes.PROMPT_VERSION}:{settings.GEMINI_MODEL}:")
 
 
-def test_a_failure_is_remembered_for_its_short_ttl_only(
-    standin, run, make_coordi, user, settings, monkeypatch
-):
+class RecordingCache(LocMemCache):
+    """The local-memory cache, remembering what each set_many stored and for how long."""
+
+    writes: ClassVar[list[tuple[list[str], Any]]] = []
+
+    def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        self.writes.append((sorted(data), timeout))
+        return super().set_many(data, timeout=timeout, version=version)
+
+
+def test_a_failure_is_remembered_for_its_short_ttl_only(standin, run, make_coordi, user, settings):
     settings.LLM_FAILURE_TTL_SECONDS = 7
     settings.LLM_CACHE_TTL_SECONDS = 3600
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.RecordingCache"}}
+    RecordingCache.writes.clear()
     standin.set_default(Behaviour("error"))
     coordi = make_coordi()
     key = Config.from_settings().key(coordi, user)
-    ttls = []
-
-    def set_many(data, timeout):
-        ttls.append((sorted(data), timeout))
-        real_set_many(data, timeout=timeout)
-
-    real_set_many = cache.set_many
-    monkeypatch.setattr(cache, "set_many", set_many)
+    ttls = RecordingCache.writes
 
     [first] = run(generate_message_results([coordi], user))
     [remembered] = run(generate_message_results([coordi], user))
