@@ -227,6 +227,9 @@ LLM_FAILURE_TTL_SECONDS = env.int("LLM_FAILURE_TTL_SECONDS", default=60)
 # How long a page waits for its messages; empty: for every one (each is bounded on its own). Those
 # not ready by then are still made, cached and recorded.
 LLM_RESPONSE_DEADLINE_SECONDS = env.float("LLM_RESPONSE_DEADLINE_SECONDS", default=None)
+# Messages being made at once in one process by work that may outlive its request (every page's,
+# deferred or streamed ones included); past it, a page's messages not yet made are unavailable.
+LLM_BACKGROUND_MAX = env.int("LLM_BACKGROUND_MAX", default=300)
 LLM_MESSAGE_SCOPE = env.str("LLM_MESSAGE_SCOPE", default="user")
 if LLM_MESSAGE_SCOPE not in ("user", "shared"):
     raise ImproperlyConfigured(f"LLM_MESSAGE_SCOPE must be user or shared, not {LLM_MESSAGE_SCOPE!r}.")

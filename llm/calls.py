@@ -1,5 +1,6 @@
-"""One outfit's message: its slots, the pause and quota checks, the image, the Gemini call, the
-answer's check, and one log line and metric per attempt.
+"""One outfit's message: its image (fetched as soon as the page is known, outside the Gemini slots),
+its slots, the pause and quota checks, the Gemini call, the answer's check, and one log line and
+metric per attempt.
 
 Limits: at most LLM_MAX_CONCURRENCY calls at once for one page (its own semaphore) and at most
 LLM_MAX_IN_FLIGHT in the whole process (llm.limits). A call that finds Gemini paused (llm.cooldown)
@@ -22,8 +23,22 @@ from llm.results import Answer, MessageResult, Outcome
 logger = logging.getLogger("llm")
 
 
-async def make_message(coordi: CoordiFacts, page: Page) -> tuple[str | None, MessageResult]:
-    """One outfit's call: what to store (the checked text, or the shared scope's template) and the result."""
+# An outfit's image download: the image, or None and why not (llm.images' reasons).
+ImageTask = asyncio.Task[tuple[images.Image | None, str]]
+
+
+def fetch_image_now(coordi: CoordiFacts, page: Page) -> ImageTask:
+    """Starts this outfit's image download now, before its call has a slot: the page's downloads run
+    side by side (bounded by the image client's connection pool and LLM_IMAGE_TIMEOUT_SECONDS each),
+    so a second wave of calls does not wait for its images after the first. Never raises."""
+    return asyncio.get_running_loop().create_task(_image_for(coordi, page))
+
+
+async def make_message(
+    coordi: CoordiFacts, page: Page, image_task: ImageTask
+) -> tuple[str | None, MessageResult]:
+    """One outfit's call, its image being fetched by `image_task` (from fetch_image_now): what to
+    store (the checked text, or the shared scope's template) and the result."""
     config = page.config
     image_status = "none"
     permit = Permit.WAIT
@@ -39,7 +54,7 @@ async def make_message(coordi: CoordiFacts, page: Page) -> tuple[str | None, Mes
             elif not await quota.allow_call(config.rate_limit):
                 answer = Answer(Outcome.RATE_LIMITED, detail="rate_limit")
             else:
-                image, image_status = await _image_for(coordi, page)
+                image, image_status = await image_task
                 async with asyncio.timeout_at(page.slot_deadline):
                     await held.enter_async_context(
                         limits.in_flight_limiter().slot(limit=config.max_in_flight)
@@ -56,6 +71,7 @@ async def make_message(coordi: CoordiFacts, page: Page) -> tuple[str | None, Mes
     except Exception as error:  # noqa: BLE001 - one outfit's failure must not cost the page
         answer = Answer(Outcome.ERROR, detail=type(error).__name__)
     finally:
+        image_task.cancel()  # not needed (not sent, or cancelled): not fetched for nothing
         # Gemini's answer decides the pause; no answer (cancelled, not sent) leaves a probe's place
         # to the next call.
         if answer.reached and answer.overloaded:
@@ -101,11 +117,15 @@ async def _image_for(coordi: CoordiFacts, page: Page) -> tuple[images.Image | No
             allowed_hosts=config.image_allowed_hosts,
         )
     except images.ImageUnavailable as error:
-        # The URL's path and query may be signed: log the reason and the coordi only.
-        logger.debug("llm image skipped coordi=%s reason=%s", coordi.id, error.reason,
-                     extra={"coordi_id": coordi.id, "image_status": error.reason})
-        return None, error.reason
-    return image, "sent"
+        reason = error.reason
+    except Exception as error:  # noqa: BLE001 - a message without its image beats none
+        reason = f"error:{type(error).__name__}"
+    else:
+        return image, "sent"
+    # The URL's path and query may be signed: log the reason and the coordi only.
+    logger.debug("llm image skipped coordi=%s reason=%s", coordi.id, reason,
+                 extra={"coordi_id": coordi.id, "image_status": reason})
+    return None, reason
 
 
 def finish(

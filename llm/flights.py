@@ -35,6 +35,11 @@ class Flights(Generic[T]):
                     joined[key] = flight
         return owned, joined
 
+    def flying(self, key: str) -> bool:
+        """Whether someone in this process is making `key` now."""
+        with self._lock:
+            return key in self._flights
+
     def land(self, key: str, value: T) -> None:
         """Hands `value` to everyone waiting for `key` and ends the flight."""
         with self._lock:

@@ -89,14 +89,30 @@ class Page:
 
     def stored_result(self, coordi: CoordiFacts, value: store.Stored) -> MessageResult:
         """The result of a message this call did not make: from the cache or another request."""
-        config = self.config
-        return MessageResult(
-            coordi_id=coordi.id,
-            text=config.scope.for_reader(value.text, self.user),
-            outcome=Outcome(value.outcome),
+        return known_result(
+            self.config, coordi, self.user, Outcome(value.outcome), value.text,
             latency_ms=self.elapsed_ms(),
-            model=config.model,
-            language=config.language,
-            scope=config.scope.name,
-            cached=True,
-        )
+        )  # fmt: skip
+
+
+def known_result(
+    config: Config,
+    coordi: CoordiFacts,
+    user: UserFacts,
+    outcome: Outcome,
+    text: str | None,
+    *,
+    latency_ms: int = 0,
+) -> MessageResult:
+    """A result no call of this request's made: from the cache or another request (`cached`), or
+    settled without a call (`no_key`)."""
+    return MessageResult(
+        coordi_id=coordi.id,
+        text=config.scope.for_reader(text, user),
+        outcome=outcome,
+        latency_ms=latency_ms,
+        model=config.model,
+        language=config.language,
+        scope=config.scope.name,
+        cached=outcome is not Outcome.NO_KEY,
+    )

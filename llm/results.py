@@ -7,9 +7,15 @@ importing the Gemini wrapper.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llm.prompts import PROMPT_VERSION
+
+if TYPE_CHECKING:
+    from llm.facts import CoordiFacts
+    from llm.store import Stored
 
 
 class Outcome(enum.StrEnum):
@@ -68,3 +74,18 @@ class MessageResult:
     # True when Gemini itself decided the outcome (Answer.verdict): only such failures are
     # remembered, for LLM_FAILURE_TTL_SECONDS.
     verdict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What is already known of some outfits' messages for one reader, read in one look at the cache.
+
+    `results`: the settled ones, by coordi id (a stored message, a failure Gemini gave that is still
+    remembered, or, without a key, every outfit's `no_key`). `missing`: those still to be made, in
+    the order given. `stored`: the cache's values, for generate_message_results (so it does not read
+    the cache again).
+    """
+
+    results: Mapping[int, MessageResult]
+    missing: tuple[CoordiFacts, ...]
+    stored: Mapping[str, Stored]

@@ -16,15 +16,15 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 
 from llm import cooldown, flights, gemini, images, limits, metrics, quota, store
-from llm.calls import finish, make_message
+from llm.calls import fetch_image_now, finish, make_message
 from llm.config import Config
 from llm.facts import CoordiFacts, UserFacts
-from llm.page import Page
-from llm.results import Answer, MessageResult, Outcome
+from llm.page import Page, known_result
+from llm.results import Answer, Known, MessageResult, Outcome
 
 __all__ = [
-    "MessageResult", "Outcome", "aclose", "generate_message", "generate_message_results",
-    "generate_messages", "reset", "start", "stored_messages",
+    "Known", "MessageResult", "Outcome", "aclose", "being_made", "generate_message",
+    "generate_message_results", "generate_messages", "known_messages", "reset", "start",
 ]
 
 # Seconds between two looks at the cache while another process makes a message.
@@ -54,6 +54,7 @@ async def generate_message_results(
     *,
     use_cache: bool = True,
     on_result: Callable[[MessageResult], None] | None = None,
+    on_claimed: Callable[[], None] | None = None,
     stored: Mapping[str, store.Stored] | None = None,
 ) -> list[MessageResult]:
     """One MessageResult per distinct coordi id, in the order given.
@@ -61,8 +62,10 @@ async def generate_message_results(
     `use_cache=False` (staff only: the admin's and the preview command's "fresh" messages) skips the
     stored messages, though not another request's message being made right now; the new ones are
     stored. `on_result` is called as each outfit's result is known (a progress bar, a page that stops
-    waiting at its deadline). `stored`: what `stored_messages` already read for these outfits (then
-    the cache is not read again). Bounded: see llm.page.Page.
+    waiting at its deadline). `on_claimed` is called once every message not settled yet is known to
+    be in the making (its flight claimed in this process, its Redis lock taken), before any is
+    awaited: from then on being_made() says so to any process. `stored`: what `known_messages`
+    already read for these outfits (then the cache is not read again). Bounded: see llm.page.Page.
     """
     unique: dict[int, CoordiFacts] = {}
     for coordi in coordis:
@@ -73,6 +76,8 @@ async def generate_message_results(
         # No key, no client, no request: the product runs without Gemini.
         for coordi in unique.values():
             page.settle(finish(coordi, page, Answer(Outcome.NO_KEY))[1])
+        if on_claimed is not None:
+            on_claimed()
         return page.in_order(unique)
 
     by_key = {page.key(coordi): coordi for coordi in unique.values()}
@@ -86,6 +91,8 @@ async def generate_message_results(
     taken: dict[str, store.Held] = {}
     try:
         taken = await store.lock(owned, seconds=page.lock_seconds)
+        if on_claimed is not None:
+            on_claimed()
         async with asyncio.TaskGroup() as group:
             group.create_task(_make({key: by_key[key] for key in owned if key in taken}, page, taken))
             for key in (key for key in owned if key not in taken):
@@ -97,14 +104,47 @@ async def generate_message_results(
     return page.in_order(unique)
 
 
-def stored_messages(coordis: Sequence[CoordiFacts], user: UserFacts) -> dict[str, store.Stored]:
-    """The messages already stored for these outfits and this reader, by key, read now: for a
-    caller already in a thread hop (the page's own), so that reading them costs no hop of its own.
-    Give them to generate_message_results as `stored`."""
+def known_messages(
+    coordis: Sequence[CoordiFacts], user: UserFacts, *, use_cache: bool = True
+) -> Known:
+    """What the cache holds of these outfits' messages for this reader, read now: for a caller
+    already in a thread hop (the page's own), so that it costs no hop of its own. Never raises.
+
+    `use_cache=False` (staff's fresh messages): nothing is looked up, every outfit is missing.
+    """
+    config = Config.from_settings()
+    unique = list({coordi.id: coordi for coordi in coordis}.values())
+    if not config.api_key:
+        # No key, no call: every message is settled as it is.
+        results = {coordi.id: known_result(config, coordi, user, Outcome.NO_KEY, None) for coordi in unique}
+        return Known(results=results, missing=(), stored={})
+    keys = {coordi.id: config.key(coordi, user) for coordi in unique}
+    stored = store.read_now(list(keys.values())) if use_cache else {}
+    if use_cache:
+        metrics.record_cache(hits=len(stored), misses=len(keys) - len(stored))
+    results = {
+        coordi.id: known_result(config, coordi, user, Outcome(value.outcome), value.text)
+        for coordi in unique
+        if (value := stored.get(keys[coordi.id])) is not None
+    }
+    return Known(
+        results=results,
+        missing=tuple(coordi for coordi in unique if coordi.id not in results),
+        stored=stored,
+    )
+
+
+def being_made(coordis: Sequence[CoordiFacts], user: UserFacts) -> set[int]:
+    """Which of these outfits' messages for this reader someone is making right now: a request or
+    background task of this process, or another process holding the message's Redis lock. Read now,
+    for a caller in a thread hop; never waits and never starts anything."""
     config = Config.from_settings()
     if not config.api_key:
-        return {}
-    return store.read_now([config.key(coordi, user) for coordi in coordis])
+        return set()
+    keys = {coordi.id: config.key(coordi, user) for coordi in coordis}
+    here = {coordi_id for coordi_id, key in keys.items() if _flights.flying(key)}
+    elsewhere = store.locked_now([key for coordi_id, key in keys.items() if coordi_id not in here])
+    return here | {coordi_id for coordi_id, key in keys.items() if key in elsewhere}
 
 
 async def _found(
@@ -112,11 +152,11 @@ async def _found(
 ) -> Mapping[str, store.Stored]:
     """The page's messages already in the cache (none when the caller wants fresh ones)."""
     if not use_cache:
-        found: Mapping[str, store.Stored] = {}
-    elif stored is not None:
-        found = {key: stored[key] for key in by_key if key in stored}
-    else:
-        found = await store.read(by_key)
+        return {}
+    if stored is not None:
+        # Counted by known_messages, which read them.
+        return {key: stored[key] for key in by_key if key in stored}
+    found = await store.read(by_key)
     metrics.record_cache(hits=len(found), misses=len(by_key) - len(found))
     return found
 
@@ -127,11 +167,12 @@ async def _make(coordis: dict[str, CoordiFacts], page: Page, taken: Mapping[str,
         return
 
     async def made_and_settled(coordi: CoordiFacts) -> tuple[str | None, MessageResult]:
-        text, result = await make_message(coordi, page)
+        text, result = await make_message(coordi, page, fetch_image_now(coordi, page))
         page.settle(result)  # seen at once by a page that stops waiting at its deadline
         return text, result
 
     async with asyncio.TaskGroup() as group:
+        # Every call's image starts downloading now, before the calls wait for their slots.
         tasks = {key: group.create_task(made_and_settled(coordi)) for key, coordi in coordis.items()}
     made = {key: task.result() for key, task in tasks.items()}
     stored = {key: store.Stored(text, result.outcome.value) for key, (text, result) in made.items()}

@@ -152,6 +152,23 @@ def _lock(keys: list[str], seconds: int) -> dict[str, Held]:
         return {**dict.fromkeys(keys), **taken}
 
 
+def locked_now(keys: list[str]) -> set[str]:
+    """The keys another process holds a lock on (is making now), asked of Redis in one round trip;
+    none when the cache is this process's own or Redis does not answer. For a caller in a thread."""
+    if not keys or not is_shared():
+        return set()
+    try:
+        from django_redis import get_redis_connection
+
+        pipeline = get_redis_connection("default").pipeline(transaction=False)
+        for key in keys:
+            pipeline.exists(cache.make_key(LOCK_PREFIX + key))
+        return {key for key, exists in zip(keys, pipeline.execute(), strict=True) if exists}
+    except Exception as error:  # noqa: BLE001 - without Redis, nobody is known to be at work
+        log_cache_error(logger, "llm message locks unreadable (%s)", error)
+        return set()
+
+
 async def write(
     *, kept: dict[str, Stored], kept_seconds: int, failed: dict[str, Stored], failed_seconds: int,
     unlock: Iterable[Held] = (),

@@ -1,42 +1,82 @@
-"""Work that outlives its request: message generations still running when the client has gone or the
-page stopped waiting. Strong references (asyncio keeps only weak ones) and, for the ASGI lifespan's
-shutdown, a drain: a restart finishes, caches and records what was paid for instead of dropping it.
+"""Work that outlives its request: message generations still running when the client has gone, the
+page stopped waiting, or never waited (a deferred page, a stream). Strong references (asyncio keeps
+only weak ones), a cap on the messages being made at once in the process (LLM_BACKGROUND_MAX) and,
+for the ASGI lifespan's shutdown, a drain: a restart finishes, caches and records what was paid for
+instead of dropping it. No task queue: what a restart could lose is a few seconds of cache filling,
+never a user's data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from prometheus_client import Gauge
+from django.conf import settings
+from prometheus_client import Counter, Gauge
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _tasks: set[asyncio.Task[Any]] = set()
+# Messages the running tasks are making, by task; the sum is what LLM_BACKGROUND_MAX caps. Guarded:
+# event loops of other threads (async_to_sync) start tasks too.
+_messages: dict[asyncio.Task[Any], int] = {}
+_messages_lock = threading.Lock()
 
 # Counted up and down (not read at scrape time), so that it adds up across workers too.
 RUNNING = Gauge(
     "recommendations_background_tasks", "Message work that may outlive its request, still running.",
     multiprocess_mode="livesum",
 )
+MESSAGES = Gauge(
+    "recommendations_background_messages",
+    "Messages being made by work that may outlive its request (capped by LLM_BACKGROUND_MAX).",
+    multiprocess_mode="livesum",
+)
+REFUSED = Counter(
+    "recommendations_background_refused_total",
+    "Messages not started because LLM_BACKGROUND_MAX messages were being made already.",
+)
 
 
-def start(work: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
-    """Runs `work` on this event loop, owned here: it goes on whatever happens to its caller."""
+def room(wanted: int) -> int:
+    """How many of `wanted` more messages may start now (LLM_BACKGROUND_MAX); the others are counted
+    as refused, and their outfits are to say unavailable."""
+    with _messages_lock:
+        free = max(0, settings.LLM_BACKGROUND_MAX - sum(_messages.values()))
+    granted = min(wanted, free)
+    if granted < wanted:
+        REFUSED.inc(wanted - granted)
+        logger.warning(
+            "background full (LLM_BACKGROUND_MAX=%d): %d messages not started",
+            settings.LLM_BACKGROUND_MAX, wanted - granted,
+        )
+    return granted
+
+
+def start(work: Coroutine[Any, Any, T], *, name: str, messages: int = 0) -> asyncio.Task[T]:
+    """Runs `work` on this event loop, owned here: it goes on whatever happens to its caller.
+    `messages`: how many it makes (granted by `room` first), counted until it ends."""
     task = asyncio.get_running_loop().create_task(work, name=name)
     _tasks.add(task)
+    with _messages_lock:
+        _messages[task] = messages
     RUNNING.inc()
+    MESSAGES.inc(messages)
     task.add_done_callback(_finished)
     return task
 
 
 def _finished(task: asyncio.Task[Any]) -> None:
     _tasks.discard(task)
+    with _messages_lock:
+        messages = _messages.pop(task, 0)
     RUNNING.dec()
+    MESSAGES.dec(messages)
     if not task.cancelled() and task.exception() is not None:
         logger.error("background %s failed", task.get_name(), exc_info=task.exception())
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from llm.results import MessageResult
+from llm.results import Known, MessageResult
 
 
 class MessageStatus(enum.StrEnum):
@@ -32,3 +33,14 @@ class OutfitMessage:
 
 # Not settled yet: its generation goes on and lands in the cache.
 PENDING = OutfitMessage(None, MessageStatus.PENDING)
+# Not made, and nobody is making it.
+UNAVAILABLE = OutfitMessage(None, MessageStatus.UNAVAILABLE)
+
+
+def current_messages(known: Known, making: Collection[int]) -> dict[int, OutfitMessage]:
+    """Messages as they stand, by coordi id: those known settled, those someone is `making` pending,
+    and the rest unavailable (not in the cache and nobody making them: nothing to wait for; a page
+    asks Gemini again)."""
+    messages = {coordi.id: PENDING if coordi.id in making else UNAVAILABLE for coordi in known.missing}
+    messages.update({coordi_id: OutfitMessage.of(result) for coordi_id, result in known.results.items()})
+    return messages

@@ -151,6 +151,11 @@ def page_state(user: User, *, page: int, limit: int) -> PageState:
     )
 
 
+def catalogue_versions(coordi_ids: Iterable[int]) -> dict[int, int]:
+    """The catalogue versions of those of these coordis that exist, by id, in one query."""
+    return dict(Coordi.objects.filter(id__in=list(coordi_ids)).values_list("id", "catalogue_version"))
+
+
 def load_outfits(coordi_ids: Iterable[int]) -> dict[int, Outfit]:
     """The catalogue part of these outfits, by id, in four queries whatever their number."""
     coordis = (

@@ -3,22 +3,22 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import DatabaseError
 from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from llm.facts import CoordiFacts, UserFacts
-from llm.results import MessageResult, Outcome
+from llm.results import Known, MessageResult, Outcome
 from llm.service import generate_message_results
 from llm.store import Stored
 
 from . import background
 from .connections import database_hop
-from .messages import PENDING, OutfitMessage
+from .messages import PENDING, UNAVAILABLE, OutfitMessage
 from .models import GeneratedMessage
 
 logger = logging.getLogger(__name__)
@@ -70,31 +70,101 @@ def _called_here(result: MessageResult) -> bool:
     return not result.cached and result.outcome is not Outcome.NO_KEY
 
 
-async def outfit_messages(
-    coordis: Sequence[CoordiFacts],
-    user: UserFacts,
-    *,
-    use_cache: bool = True,
-    stored: Mapping[str, Stored] | None = None,
-) -> dict[int, OutfitMessage]:
-    """The page's messages by coordi id, each call recorded; those not settled in time are pending.
+class PageMessages:
+    """One page's messages for one reader: those already known, and the rest being made.
 
-    The work runs in a background task (recommendations.background), not in the request: if the
-    client goes away, or the page stops waiting at LLM_RESPONSE_DEADLINE_SECONDS, the calls go on
-    (each within its own bounds), reach the cache and are recorded as if the client had waited.
+    The making runs in a background task (recommendations.background), not in the request: whether
+    the client waits for every message, leaves at LLM_RESPONSE_DEADLINE_SECONDS, asked for none
+    (`?messages=defer`), listens to a stream or hangs up, the calls go on (each within its own
+    bounds), reach the cache and are recorded as if it had waited. Past LLM_BACKGROUND_MAX, the
+    messages not started are unavailable.
     """
-    settled: dict[int, OutfitMessage] = {}
 
-    def landed(result: MessageResult) -> None:
-        settled[result.coordi_id] = OutfitMessage.of(result)
+    def __init__(self, known: Known, user: UserFacts, *, use_cache: bool = True) -> None:
+        self.messages: dict[int, OutfitMessage] = {
+            coordi_id: OutfitMessage.of(result) for coordi_id, result in known.results.items()
+        }
+        granted = background.room(len(known.missing))
+        making, refused = known.missing[:granted], known.missing[granted:]
+        self.messages.update({coordi.id: UNAVAILABLE for coordi in refused})
+        self.messages.update({coordi.id: PENDING for coordi in making})
+        self._landed: asyncio.Queue[int] = asyncio.Queue()
+        self._claimed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        if not making:
+            self._claimed.set()
+            return
+        self._task = background.start(
+            _messages_and_record(
+                making, user, use_cache=use_cache, stored=known.stored,
+                on_result=self._land, on_claimed=self._claimed.set,
+            ),
+            name=f"messages for user {user.id}",
+            messages=len(making),
+        )  # fmt: skip
 
-    task = background.start(
-        _messages_and_record(coordis, user, use_cache=use_cache, stored=stored, on_result=landed),
-        name=f"messages for user {user.id}",
-    )
-    with contextlib.suppress(TimeoutError):  # the rest lands in the cache for the next page
-        await asyncio.wait_for(asyncio.shield(task), timeout=settings.LLM_RESPONSE_DEADLINE_SECONDS)
-    return {coordi.id: settled.get(coordi.id, PENDING) for coordi in coordis}
+    def _land(self, result: MessageResult) -> None:
+        self.messages[result.coordi_id] = OutfitMessage.of(result)
+        self._landed.put_nowait(result.coordi_id)
+
+    def now(self) -> dict[int, OutfitMessage]:
+        """Every outfit's message as it stands."""
+        return dict(self.messages)
+
+    async def claimed(self) -> dict[int, OutfitMessage]:
+        """The messages as they stand once those pending are known to be in the making (to a poll of
+        any process); no Gemini wait."""
+        if self._task is not None and not self._claimed.is_set():
+            claimed = asyncio.ensure_future(self._claimed.wait())
+            try:
+                await asyncio.wait([self._task, claimed], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                claimed.cancel()  # the work ended without claiming: nothing more to wait for
+        return self.now()
+
+    async def settled(self, *, timeout: float | None) -> dict[int, OutfitMessage]:
+        """The messages once all are settled, or as they stand after `timeout` s (None: no limit)."""
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):  # the rest lands in the cache for the next page
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=timeout)
+        return self.now()
+
+    async def landing(self, *, heartbeat: float) -> AsyncIterator[int | None]:
+        """Each pending outfit's id as its message lands, in the order they land, until none is left
+        pending; None after every `heartbeat` s with nothing landed. Work that ended without settling
+        an outfit (it failed) leaves that outfit unavailable."""
+        waiting = {coordi_id for coordi_id, message in self.messages.items() if message is PENDING}
+        while waiting:
+            if self._task is not None and self._task.done() and self._landed.empty():
+                for coordi_id in sorted(waiting):
+                    self.messages[coordi_id] = UNAVAILABLE
+                    yield coordi_id
+                return
+            try:
+                coordi_id = await self._next_landed(heartbeat)
+            except TimeoutError:
+                yield None
+                continue
+            if coordi_id in waiting:
+                waiting.discard(coordi_id)
+                yield coordi_id
+
+    async def _next_landed(self, timeout: float) -> int:
+        """The next id landed; TimeoutError after `timeout` s; -1 once the work has ended."""
+        getting = asyncio.ensure_future(self._landed.get())
+        watched: set[asyncio.Future[Any]] = {getting}
+        if self._task is not None and not self._task.done():
+            watched.add(self._task)
+        try:
+            done, _ = await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not getting.done():
+                getting.cancel()
+        if getting in done:
+            return getting.result()
+        if not done:
+            raise TimeoutError
+        return -1
 
 
 async def _messages_and_record(
@@ -102,12 +172,12 @@ async def _messages_and_record(
     user: UserFacts,
     *,
     use_cache: bool,
-    stored: Mapping[str, Stored] | None,
+    stored: Mapping[str, Stored],
     on_result: Callable[[MessageResult], None],
+    on_claimed: Callable[[], None],
 ) -> None:
     results = await generate_message_results(
-        coordis, user, use_cache=use_cache, stored=stored, on_result=on_result
+        coordis, user, use_cache=use_cache, stored=stored, on_result=on_result, on_claimed=on_claimed
     )
     if any(_called_here(result) for result in results):
         await database_hop(record_messages)(user_id=user.id, results=results)
-

@@ -14,6 +14,50 @@ class PageQuerySerializer(serializers.Serializer):
     refresh = serializers.BooleanField(default=False)
 
 
+class RecommendationsQuerySerializer(PageQuerySerializer):
+    # wait: for every message (or until LLM_RESPONSE_DEADLINE_SECONDS); defer: for none.
+    messages = serializers.ChoiceField(choices=["wait", "defer"], default="wait")
+
+
+# At most this many outfits in one GET /api/recommendations/messages.
+MAX_POLLED_IDS = 50
+
+
+class MessageIdsField(serializers.Field):
+    """Comma-separated coordi ids, e.g. `1,2,3`: positive integers, at most MAX_POLLED_IDS, each
+    once (repeats are dropped, the order kept)."""
+
+    default_error_messages = {
+        "invalid": "a comma-separated list of outfit ids, e.g. 1,2,3.",
+        "too_many": f"at most {MAX_POLLED_IDS} ids.",
+    }
+
+    def to_internal_value(self, data: object) -> list[int]:
+        parts = [part.strip() for part in str(data).split(",")]
+        if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+            self.fail("invalid")
+        ids = list(dict.fromkeys(int(part) for part in parts))
+        if 0 in ids:
+            self.fail("invalid")
+        if len(ids) > MAX_POLLED_IDS:
+            self.fail("too_many")
+        return ids
+
+    def to_representation(self, value: list[int]) -> str:
+        return ",".join(map(str, value))
+
+
+class MessagesQuerySerializer(serializers.Serializer):
+    ids = MessageIdsField()
+
+
+_STATUS_FIELD = serializers.ChoiceField(
+    choices=[status.value for status in MessageStatus],
+    help_text="ready: the message is there; pending: being made (listen or ask again); "
+    "unavailable: it could not be made (llmMessage is null).",
+)
+
+
 class OutfitItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     category = serializers.CharField()
@@ -46,15 +90,26 @@ class OutfitSerializer(serializers.Serializer):
     def get_llmMessage(self, outfit: Outfit) -> str | None:
         return self._message(outfit).text
 
-    @extend_schema_field(
-        serializers.ChoiceField(
-            choices=[status.value for status in MessageStatus],
-            help_text="ready: the message is there; pending: being made (listen or ask again); "
-            "unavailable: it could not be made (llmMessage is null).",
-        )
-    )
+    @extend_schema_field(_STATUS_FIELD)
     def get_llmMessageStatus(self, outfit: Outfit) -> str:
         return self._message(outfit).status.value
+
+
+class OutfitMessageSerializer(serializers.Serializer):
+    """One outfit's message as it stands: a `message` event of the stream, an entry of the poll."""
+
+    id = serializers.IntegerField()
+    llmMessage = serializers.CharField(allow_null=True)
+    llmMessageStatus = _STATUS_FIELD
+
+
+class MessagesDataSerializer(serializers.Serializer):
+    messages = OutfitMessageSerializer(many=True)
+
+
+class MessagesResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    data = MessagesDataSerializer()  # type: ignore[assignment]  # a declared field, as below
 
 
 class PaginationSerializer(serializers.Serializer):

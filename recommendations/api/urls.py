@@ -4,6 +4,7 @@ from . import errors, views
 
 urlpatterns = [
     path("recommendations", views.RecommendationsView.as_view(), name="recommendations"),
+    path("recommendations/messages", views.MessagesView.as_view(), name="recommendation-messages"),
     path("auth/token", views.TokenView.as_view(), name="auth-token"),
 ]
 

@@ -1,30 +1,38 @@
 """The HTTP API: thin async views that validate, call one selector or service, and serialize."""
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from adrf.views import APIView
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from prometheus_client import Histogram
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from llm.service import stored_messages
+from llm.service import being_made, known_messages
 
 from .. import services
 from ..connections import database_hop, release
+from ..messages import UNAVAILABLE, OutfitMessage, current_messages
 from ..models import User
-from ..selectors import page_state, user_facts
+from ..selectors import catalogue_versions, page_state, user_facts
 from .fragments import fragment_facts, outfit_fragments, render_outfit
 from .renderers import ORJSONRenderer
 from .serializers import (
+    MAX_POLLED_IDS,
     ErrorSerializer,
+    MessagesQuerySerializer,
+    MessagesResponseSerializer,
     PageQuerySerializer,
     PaginationSerializer,
+    RecommendationsQuerySerializer,
     RecommendationsResponseSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
@@ -38,14 +46,32 @@ PAGE_SECONDS = Histogram(
 )
 
 
-class RecommendationsView(APIView):
-    """A page: one thread hop for every database read (auth and the user's page state) and the
-    outfit fragments' get_many (the missing ones made there too), the messages (one get_many when
-    cached), then the fragments merged with this reader's parts and rendered by orjson."""
+class NeedsASGI(exceptions.APIException):
+    status_code = 501
+    default_code = "not_implemented"
+    default_detail = (
+        "This needs the ASGI server (uvicorn config.asgi:application): its messages are made after "
+        "the response, on an event loop that lasts."
+    )
+
+
+def on_lasting_loop(request: Request) -> bool:
+    """Whether work may outlive this response: under ASGI (uvicorn) yes; under WSGI, or Django's
+    synchronous test client, each request's event loop ends with it."""
+    return isinstance(request._request, ASGIRequest)
+
+
+class PageView(APIView):
+    """A page of recommendations: one thread hop (adrf runs initial() in a thread) for every database
+    read (auth and the user's page state), the outfit fragments' get_many (the missing ones made
+    there too) and the messages already made for this reader (one get_many); what is left for the
+    event loop is making the missing messages. Subclasses say how a page's messages are answered."""
+
+    query_serializer: type[serializers.Serializer] = PageQuerySerializer
+    # Whether the view's messages outlive its response (then WSGI cannot serve it).
+    outlives_response = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # adrf runs initial() in a thread: authenticate, check, then read what the page needs of the
-        # database in that same hop. What is left in get() is cache and network, on the event loop.
         self.started = time.perf_counter()
         try:
             super().initial(request, *args, **kwargs)
@@ -54,11 +80,13 @@ class RecommendationsView(APIView):
             user = request.user
             if not isinstance(user, User):  # IsAuthenticated lets only a signed-in user this far
                 raise exceptions.NotAuthenticated()
-            query = PageQuerySerializer(data=request.query_params)
+            query = self.query_serializer(data=request.query_params)
             query.is_valid(raise_exception=True)
             self.query = query.validated_data
             if self.query["refresh"] and not user.is_staff:
                 raise exceptions.PermissionDenied("refresh: fresh messages are for staff only.")
+            if self.outlives_response and not on_lasting_loop(request):
+                raise NeedsASGI()
             self.state = page_state(user, page=self.query["page"], limit=self.query["limit"])
         finally:
             # The page then waits on the cache and Gemini: its pooled connection goes back now.
@@ -67,9 +95,40 @@ class RecommendationsView(APIView):
         # messages already made for this reader.
         self.fragments = outfit_fragments(self.state.versions)
         self.shown = [coordi_id for coordi_id in self.state.versions if coordi_id in self.fragments]
-        self.facts = [fragment_facts(self.fragments[coordi_id]) for coordi_id in self.shown]
         self.reader = user_facts(user)
-        self.stored = None if self.query["refresh"] else stored_messages(self.facts, self.reader)
+        facts = [fragment_facts(self.fragments[coordi_id]) for coordi_id in self.shown]
+        self.known = known_messages(facts, self.reader, use_cache=not self.query["refresh"])
+
+    def start_messages(self) -> services.PageMessages:
+        """The page's messages: those known, and the rest set in the making (plain values only past
+        this line: the llm app never sees a model instance)."""
+        return services.PageMessages(self.known, self.reader, use_cache=not self.query["refresh"])
+
+    def page_data(self, messages: Mapping[int, OutfitMessage]) -> dict[str, Any]:
+        """The JSON endpoint's `data`: the fragments merged with this reader's parts."""
+        state, fragments = self.state, self.fragments
+        outfits = [
+            render_outfit(
+                fragments[coordi_id],
+                favorited=coordi_id in state.favorited,
+                saved=state.saved,
+                message=messages[coordi_id],
+            )
+            for coordi_id in self.shown
+        ]
+        return {"outfits": outfits, "pagination": PaginationSerializer(state).data}
+
+
+class RecommendationsView(PageView):
+    """The page as JSON, with every message (or those ready at LLM_RESPONSE_DEADLINE_SECONDS), or,
+    with `?messages=defer`, at once with the messages not made yet pending."""
+
+    query_serializer = RecommendationsQuerySerializer
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Known before the page is read: a deferred page under WSGI would lose its work.
+        self.outlives_response = request.query_params.get("messages") == "defer"
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         parameters=[
@@ -78,28 +137,74 @@ class RecommendationsView(APIView):
             OpenApiParameter(
                 "refresh", bool, description="staff only: new messages, not the stored ones"
             ),
+            OpenApiParameter(
+                "messages", str, enum=["wait", "defer"],
+                description="wait (default): for every message, or until the server's response "
+                "deadline; defer: answer at once, messages not made yet pending (then poll "
+                "/api/recommendations/messages); needs the ASGI server (else 501)",
+            ),
         ],
-        responses={200: RecommendationsResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
-    )
+        responses={
+            200: RecommendationsResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer,
+            501: ErrorSerializer,
+        },
+    )  # fmt: skip
     async def get(self, request: Request) -> HttpResponse:
-        state, fragments, shown = self.state, self.fragments, self.shown
-        # Plain values only past this line: the llm app never sees a model instance.
-        messages = await services.outfit_messages(
-            self.facts, self.reader, use_cache=not self.query["refresh"], stored=self.stored
-        )
-        outfits = [
-            render_outfit(
-                fragments[coordi_id],
-                favorited=coordi_id in state.favorited,
-                saved=state.saved,
-                message=messages[coordi_id],
-            )
-            for coordi_id in shown
-        ]
-        pagination = PaginationSerializer(state).data
-        body = {"success": True, "data": {"outfits": outfits, "pagination": pagination}}
+        messages = self.start_messages()
+        if self.query["messages"] == "defer":
+            answer = await messages.claimed()
+        else:
+            answer = await messages.settled(timeout=settings.LLM_RESPONSE_DEADLINE_SECONDS)
+        body = {"success": True, "data": self.page_data(answer)}
         PAGE_SECONDS.observe(time.perf_counter() - self.started)
         # Rendered here: Django would render a DRF Response in a thread, one more hop per page.
+        return HttpResponse(ORJSONRenderer().render(body), content_type=ORJSONRenderer.media_type)
+
+
+class MessagesView(APIView):
+    """GET /api/recommendations/messages?ids=1,2,3: these outfits' messages for this reader as they
+    stand, from the cache (and whether someone is making them): for clients that poll after a
+    deferred page. Never starts a Gemini call, never waits. An id the catalogue does not have is
+    unavailable."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # One hop (adrf runs initial() in a thread): sign-in, the outfits' versions and fragments,
+        # the cache and the locks; the connection goes back at its end.
+        try:
+            super().initial(request, *args, **kwargs)
+            if request.method not in ("GET", "HEAD"):
+                return
+            user = request.user
+            if not isinstance(user, User):
+                raise exceptions.NotAuthenticated()
+            query = MessagesQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            self.ids = query.validated_data["ids"]
+            versions = catalogue_versions(self.ids)
+        finally:
+            release()
+        fragments = outfit_fragments(versions)
+        facts = [fragment_facts(fragment) for fragment in fragments.values()]
+        reader = user_facts(user)
+        known = known_messages(facts, reader)
+        self.found = current_messages(known, being_made(known.missing, reader))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "ids", str, required=True,
+                description=f"comma-separated outfit ids, at most {MAX_POLLED_IDS}, e.g. 1,2,3",
+            ),
+        ],
+        responses={200: MessagesResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+    )  # fmt: skip
+    async def get(self, request: Request) -> HttpResponse:
+        entries = [
+            {"id": coordi_id, "llmMessage": message.text, "llmMessageStatus": message.status.value}
+            for coordi_id in self.ids
+            for message in [self.found.get(coordi_id, UNAVAILABLE)]
+        ]
+        body = {"success": True, "data": {"messages": entries}}
         return HttpResponse(ORJSONRenderer().render(body), content_type=ORJSONRenderer.media_type)
 
 

@@ -3,9 +3,11 @@
 import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
 
 from llm.prompts import PROMPT_VERSION
+from llm.service import known_messages
 from llm.testing import Behaviour
 from recommendations import background, services
 from recommendations.messages import PENDING
@@ -20,6 +22,15 @@ URL = "/api/recommendations"
 def page(client, user, **params):
     response = client.get(URL, params, headers={"Authorization": f"Bearer {token_for(user)}"})
     return response
+
+
+async def outfit_messages(outfits, user):
+    """A page's messages as the JSON endpoint waits for them (until LLM_RESPONSE_DEADLINE_SECONDS)."""
+    reader = user_facts(user)
+    known = await sync_to_async(known_messages)([o.facts() for o in outfits], reader)
+    return await services.PageMessages(known, reader).settled(
+        timeout=settings.LLM_RESPONSE_DEADLINE_SECONDS
+    )
 
 
 @pytest.mark.django_db
@@ -88,7 +99,7 @@ def test_calls_are_recorded_when_the_client_has_gone_away(standin):
 
     async def client_leaves_midway():
         request = asyncio.ensure_future(
-            services.outfit_messages([o.facts() for o in outfits], user_facts(user))
+            outfit_messages(outfits, user)
         )
         # Every call is at Gemini when the client hangs up.
         assert await asyncio.to_thread(standin.wait_until, lambda server: server.held == 3)
@@ -115,13 +126,13 @@ def test_a_page_that_stops_waiting_leaves_its_messages_to_be_made(standin, setti
     outfits = recommendation_page(user, page=1, limit=20).outfits
 
     async def page_then_drain():
-        messages = await services.outfit_messages([o.facts() for o in outfits], user_facts(user))
+        messages = await outfit_messages(outfits, user)
         # Answered at the deadline while Gemini still held every call.
         assert messages == {c.id: PENDING for c in coordis}
         assert await asyncio.to_thread(standin.wait_until, lambda server: server.held == 3)
         standin.release()
         assert await background.drain(timeout=30) == 0
-        return await services.outfit_messages([o.facts() for o in outfits], user_facts(user))
+        return await outfit_messages(outfits, user)
 
     later = async_to_sync(page_then_drain)()
 
@@ -154,7 +165,7 @@ def test_a_page_that_stops_waiting_shows_the_messages_already_made(standin, sett
     outfits = recommendation_page(user, page=1, limit=20).outfits
 
     async def page():
-        messages = await services.outfit_messages([o.facts() for o in outfits], user_facts(user))
+        messages = await outfit_messages(outfits, user)
         await background.drain(timeout=0)  # the hung call: cancelled, as a shutdown would
         return messages
 

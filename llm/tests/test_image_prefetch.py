@@ -1,0 +1,39 @@
+"""A page's images are fetched as soon as the page is known, outside the Gemini slots: a second
+wave of calls finds its images ready instead of fetching them after the first wave ends."""
+
+from __future__ import annotations
+
+import asyncio
+
+from llm.service import generate_message_results
+from llm.testing import ImageRoute
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def test_every_image_is_fetched_while_the_first_call_still_holds_the_only_slot(
+    standin, run, make_coordi, user, settings
+):
+    settings.LLM_MAX_CONCURRENCY = 1
+    coordis = [
+        make_coordi(image_url=standin.add_image(f"look-{n}.png", ImageRoute(body=PNG))) for n in range(3)
+    ]
+    standin.hold()
+
+    async def page():
+        making = asyncio.ensure_future(generate_message_results(coordis, user))
+        assert await asyncio.to_thread(standin.wait_until, lambda s: s.held == 1, timeout=10)
+        fetched_meanwhile = await asyncio.to_thread(
+            standin.wait_until, lambda s: sum(hit.finished for hit in s.image_hits) == 3, timeout=10
+        )
+        held_meanwhile = standin.held
+        standin.release()
+        return fetched_meanwhile, held_meanwhile, await making
+
+    fetched_meanwhile, held_meanwhile, results = run(page())
+
+    # All three images were downloaded while one call, alone in its slot, was at Gemini.
+    assert fetched_meanwhile and held_meanwhile == 1
+    assert [(r.outcome, r.image_status) for r in results] == [("ok", "sent")] * 3
+    assert all(len(request.images) == 1 and request.images[0].data == PNG for request in standin.requests)
+    assert len(standin.image_hits) == 3  # each image fetched once
