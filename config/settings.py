@@ -230,6 +230,8 @@ LLM_RESPONSE_DEADLINE_SECONDS = env.float("LLM_RESPONSE_DEADLINE_SECONDS", defau
 # Messages being made at once in one process by work that may outlive its request (every page's,
 # deferred or streamed ones included); past it, a page's messages not yet made are unavailable.
 LLM_BACKGROUND_MAX = env.int("LLM_BACKGROUND_MAX", default=300)
+# Seconds between two heartbeat comments of GET /api/recommendations/stream while it waits.
+STREAM_HEARTBEAT_SECONDS = env.float("STREAM_HEARTBEAT_SECONDS", default=15.0)
 LLM_MESSAGE_SCOPE = env.str("LLM_MESSAGE_SCOPE", default="user")
 if LLM_MESSAGE_SCOPE not in ("user", "shared"):
     raise ImproperlyConfigured(f"LLM_MESSAGE_SCOPE must be user or shared, not {LLM_MESSAGE_SCOPE!r}.")

@@ -1,10 +1,14 @@
 from django.urls import path, re_path
 
-from . import errors, views
+from . import errors, stream, views
 
 urlpatterns = [
     path("recommendations", views.RecommendationsView.as_view(), name="recommendations"),
     path("recommendations/messages", views.MessagesView.as_view(), name="recommendation-messages"),
+    path(
+        "recommendations/stream", stream.RecommendationsStreamView.as_view(),
+        name="recommendation-stream",
+    ),  # fmt: skip
     path("auth/token", views.TokenView.as_view(), name="auth-token"),
 ]
 

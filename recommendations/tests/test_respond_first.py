@@ -215,7 +215,7 @@ def test_past_the_background_cap_new_messages_are_not_started_and_say_unavailabl
     assert _refused() - refused_before == 1 + 3
 
 
-@pytest.mark.parametrize(("path", "params"), [(URL, {"messages": "defer"})])
+@pytest.mark.parametrize(("path", "params"), [(URL, {"messages": "defer"}), (f"{URL}/stream", {})])
 def test_without_an_event_loop_that_lasts_defer_and_stream_answer_501(client, standin, path, params):
     make_coordi()
 

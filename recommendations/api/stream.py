@@ -1,0 +1,95 @@
+"""GET /api/recommendations/stream: the page at once, then each message the moment it exists, as
+Server-Sent Events.
+
+Events: `outfits` (data: the JSON endpoint's `data`, messages not made yet `pending`), then one
+`message` per outfit that was pending (`{"id", "llmMessage", "llmMessageStatus"}`, in the order they
+land), then `done`. A comment line every STREAM_HEARTBEAT_SECONDS while nothing lands keeps proxies
+from closing an idle stream. The page's database work is done and its connection given back before
+the first byte; a client that hangs up leaves its messages being made, cached and recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+
+from .. import services
+from .serializers import ErrorSerializer
+from .views import PageView
+
+HEARTBEAT = b": heartbeat\n\n"
+
+
+def event(name: str, data: Any) -> bytes:
+    """One Server-Sent Event; orjson writes no newline, so the data is one `data:` line."""
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+class JSONErrors(BaseContentNegotiation):
+    """Whatever the client accepts (EventSource asks for text/event-stream), an error before the
+    stream starts is the API's JSON envelope, rendered by the view's first renderer."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+class RecommendationsStreamView(PageView):
+    """The page's outfits, then their messages as they land (needs the ASGI server, else 501)."""
+
+    outlives_response = True
+    content_negotiation_class = JSONErrors
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, description="1-based page number (default 1)"),
+            OpenApiParameter("limit", int, description="outfits per page, 1 to 50 (default 20)"),
+            OpenApiParameter(
+                "refresh", bool, description="staff only: new messages, not the stored ones"
+            ),
+        ],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="event `outfits` (data: the JSON endpoint's `data`), then one event "
+                "`message` per outfit that was pending (data: `{id, llmMessage, llmMessageStatus}`), "
+                "in the order they land, then event `done`; `: heartbeat` comments while waiting.",
+            ),
+            400: ErrorSerializer, 401: ErrorSerializer, 501: ErrorSerializer,
+        },
+    )  # fmt: skip
+    async def get(self, request: Request) -> StreamingHttpResponse:
+        messages = self.start_messages()
+        first = self.page_data(await messages.claimed())
+        response = StreamingHttpResponse(self.events(messages, first), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+        return response
+
+    async def events(self, messages: services.PageMessages, first: dict[str, Any]) -> AsyncIterator[bytes]:
+        yield event("outfits", first)
+        async for coordi_id in messages.landing(heartbeat=settings.STREAM_HEARTBEAT_SECONDS):
+            if coordi_id is None:
+                yield HEARTBEAT
+                continue
+            message = messages.messages[coordi_id]
+            yield event(
+                "message",
+                {"id": coordi_id, "llmMessage": message.text, "llmMessageStatus": message.status.value},
+            )
+        yield event("done", {})
