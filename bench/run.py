@@ -32,6 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import respond  # noqa: E402
 from llm.testing import GeminiStandIn  # noqa: E402
 
 PAGE = "/api/recommendations?limit={limit}"
@@ -97,6 +98,16 @@ def server(env: dict[str, str], port: int) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def idle(base: str, *, timeout: float = 60) -> None:
+    """Returns once the server has no message work left (or after `timeout` s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+        if "\nrecommendations_background_tasks 0.0" in metrics:
+            return
+        time.sleep(0.1)
+
+
 async def timed_get(client: httpx.AsyncClient, url: str, token: str) -> tuple[float, dict]:
     started = time.perf_counter()
     response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
@@ -136,12 +147,15 @@ def messages_filled(body: dict) -> int:
     return sum(outfit["llmMessage"] is not None for outfit in body["data"]["outfits"])
 
 
-def make_users(env: dict[str, str], count: int, *, staff: bool = False, **where: Any) -> list[str]:
+def make_users(
+    env: dict[str, str], count: int, *, staff: bool = False, prefix: str = "", **where: Any
+) -> list[str]:
     """Bench users of the demo user's gender, each with a token (their own message cache keys).
 
     Staff users may ask for fresh messages (`?refresh=true`): every page of theirs calls Gemini.
+    Another `prefix`, other users (whose messages are all cold).
     """
-    prefix = "staff" if staff else "bench"
+    prefix = prefix or ("staff" if staff else "bench")
     script = (
         "from rest_framework.authtoken.models import Token\n"
         "from recommendations.models import User\n"
@@ -182,7 +196,7 @@ def main() -> None:
     env = {
         **os.environ,
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
-        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "locmemcache://bench"),
+        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "locmemcache://bench?max_entries=20000"),
         # Production mode: DEBUG would record every query and slow every request down.
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(64),
@@ -202,6 +216,7 @@ def main() -> None:
         if line.startswith("DEMO_TOKEN=")
     )
     tokens = make_users(env, args.clients)
+    fresh = make_users(env, 12, prefix="fresh")
     manage(env, "collectstatic", "--noinput")  # as production serves them, demo images included
     table = Table()
     ideal = math.ceil(args.limit / int(env.get("LLM_MAX_CONCURRENCY", "10"))) * args.latency
@@ -215,6 +230,8 @@ def main() -> None:
                                        limit=args.limit))  # fmt: skip
             else:
                 cold(base, token, tokens, args, table, standin, ideal)
+                respond.measure(base, fresh, standin, table, limit=args.limit, latency=args.latency,
+                                wait_idle=lambda: idle(base))  # fmt: skip
             calls = len(standin.requests)
 
             single = asyncio.run(sequential(base, token, count=args.requests, limit=args.limit))

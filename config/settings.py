@@ -104,8 +104,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis socket timeouts: a hung Redis costs a page at most about this (config/cache.py).
 CACHE_TIMEOUT_SECONDS = env.float("CACHE_TIMEOUT_SECONDS", default=0.25)
 CACHES = {
+    # Local memory keeps 10,000 entries (Django's 300 would drop messages of a few readers' pages).
     "default": env.cache_url(
-        "CACHE_URL", default="locmemcache://fashion-recommendations", backend=None
+        "CACHE_URL", default="locmemcache://fashion-recommendations?max_entries=10000", backend=None
     )
 }
 if CACHES["default"]["BACKEND"] in ("django_redis.cache.RedisCache",

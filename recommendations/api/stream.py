@@ -23,7 +23,6 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
-from .. import services
 from .serializers import ErrorSerializer
 from .views import PageView
 
@@ -74,15 +73,16 @@ class RecommendationsStreamView(PageView):
         },
     )  # fmt: skip
     async def get(self, request: Request) -> StreamingHttpResponse:
-        messages = self.start_messages()
-        first = self.page_data(await messages.claimed())
-        response = StreamingHttpResponse(self.events(messages, first), content_type="text/event-stream")
+        response = StreamingHttpResponse(self.events(), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
         return response
 
-    async def events(self, messages: services.PageMessages, first: dict[str, Any]) -> AsyncIterator[bytes]:
-        yield event("outfits", first)
+    async def events(self) -> AsyncIterator[bytes]:
+        # The messages' work is set up here but runs only from the next await on: the page's event
+        # is on the wire before the page's image downloads and Gemini calls take the event loop.
+        messages = self.start_messages()
+        yield event("outfits", self.page_data(messages.now()))
         async for coordi_id in messages.landing(heartbeat=settings.STREAM_HEARTBEAT_SECONDS):
             if coordi_id is None:
                 yield HEARTBEAT

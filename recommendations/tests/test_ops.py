@@ -55,6 +55,24 @@ def test_the_openapi_schema_describes_the_api(client):
 
 
 @pytest.mark.django_db
+def test_the_openapi_schema_describes_the_respond_first_routes(client):
+    schema = client.get("/api/schema/", headers={"Accept": "application/json"}).json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+
+    [messages] = [p for p in paths["/api/recommendations"]["get"]["parameters"] if p["name"] == "messages"]
+    assert sorted(messages["schema"]["enum"]) == ["defer", "wait"]
+    assert "501" in paths["/api/recommendations"]["get"]["responses"]
+    poll = paths["/api/recommendations/messages"]["get"]
+    assert [(p["name"], p["required"]) for p in poll["parameters"]] == [("ids", True)]
+    entry = components["OutfitMessage"]["properties"]
+    assert set(entry) == {"id", "llmMessage", "llmMessageStatus"}
+    assert entry["llmMessage"]["nullable"] is True
+    stream = paths["/api/recommendations/stream"]["get"]["responses"]
+    assert list(stream["200"]["content"]) == ["text/event-stream"]
+    assert {"400", "401", "501"} <= set(stream)
+
+
+@pytest.mark.django_db
 def test_the_api_docs_page_is_served_without_a_cdn(client):
     response = client.get("/api/docs/")
 
