@@ -28,9 +28,9 @@ ImageTask = asyncio.Task[tuple[images.Image | None, str]]
 
 
 def fetch_image_now(coordi: CoordiFacts, page: Page) -> ImageTask:
-    """Starts this outfit's image download now, before its call has a slot: the page's downloads run
-    side by side (bounded by the image client's connection pool and LLM_IMAGE_TIMEOUT_SECONDS each),
-    so a second wave of calls does not wait for its images after the first. Never raises."""
+    """Starts this outfit's image download now, before its call has a slot: the page's downloads
+    run LLM_MAX_CONCURRENCY at a time in page order (each within LLM_IMAGE_TIMEOUT_SECONDS), so a
+    second wave of calls finds its images fetched while the first was at Gemini. Never raises."""
     return asyncio.get_running_loop().create_task(_image_for(coordi, page))
 
 
@@ -110,6 +110,12 @@ async def _image_for(coordi: CoordiFacts, page: Page) -> tuple[images.Image | No
         return None, "none"
     config = page.config
     try:
+        # Not past the moment its call must have started: then the call goes without it.
+        async with asyncio.timeout_at(page.slot_deadline):
+            await page.image_slots.acquire()
+    except TimeoutError:
+        return None, "no_slot"
+    try:
         image = await images.fetch_image(
             coordi.image_url,
             timeout=config.image_timeout,
@@ -122,6 +128,8 @@ async def _image_for(coordi: CoordiFacts, page: Page) -> tuple[images.Image | No
         reason = f"error:{type(error).__name__}"
     else:
         return image, "sent"
+    finally:
+        page.image_slots.release()
     # The URL's path and query may be signed: log the reason and the coordi only.
     logger.debug("llm image skipped coordi=%s reason=%s", coordi.id, reason,
                  extra={"coordi_id": coordi.id, "image_status": reason})

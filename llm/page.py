@@ -34,6 +34,9 @@ class Page:
     slot_deadline: float
     finish_by: float
     request_slots: asyncio.Semaphore
+    # The page's image downloads at once: as many as its calls, taken in page order, so the first
+    # wave's images come first and the next wave's are fetched while the first is at Gemini.
+    image_slots: asyncio.Semaphore
     on_result: Callable[[MessageResult], None] | None
     results: dict[int, MessageResult] = field(default_factory=dict)
     # This call's flights already landed (a result may be settled before its flight lands).
@@ -57,6 +60,7 @@ class Page:
             slot_deadline=started + config.timeout,
             finish_by=started + config.settle_seconds,
             request_slots=asyncio.Semaphore(config.max_concurrency),
+            image_slots=asyncio.Semaphore(config.max_concurrency),
             on_result=on_result,
         )
 

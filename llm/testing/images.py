@@ -39,6 +39,8 @@ class ImageHit:
     bytes_sent: int = 0
     disconnected: bool = False
     finished: bool = False
+    # Image requests being served when this one arrived, itself included.
+    at_once: int = 1
 
 
 class ImageHost:
@@ -63,7 +65,8 @@ class ImageHost:
         """Copies: a hit still being served goes on changing."""
         with self._lock:
             return [
-                ImageHit(h.name, h.host, h.bytes_sent, h.disconnected, h.finished) for h in self._hits
+                ImageHit(h.name, h.host, h.bytes_sent, h.disconnected, h.finished, h.at_once)
+                for h in self._hits
             ]
 
     async def serve(self, scope: dict[str, Any], receive: Any, send: Any, name: str) -> None:
@@ -72,6 +75,7 @@ class ImageHost:
         hit = ImageHit(name=name, host=headers.get(b"host", b"").decode("latin-1"))
         with self._lock:
             route = self._routes.get(name)
+            hit.at_once += sum(not (h.finished or h.disconnected) for h in self._hits)
             self._hits.append(hit)
         if route is None:
             await send_raw(send, 404, b"not found", b"text/plain")

@@ -37,3 +37,21 @@ def test_every_image_is_fetched_while_the_first_call_still_holds_the_only_slot(
     assert [(r.outcome, r.image_status) for r in results] == [("ok", "sent")] * 3
     assert all(len(request.images) == 1 and request.images[0].data == PNG for request in standin.requests)
     assert len(standin.image_hits) == 3  # each image fetched once
+
+
+def test_images_are_fetched_as_many_at_once_as_calls_in_page_order(standin, run, make_coordi, user, settings):
+    settings.LLM_MAX_CONCURRENCY = 2
+    # The first two answer slowly: the next two start only as one of them ends.
+    routes = [ImageRoute(body=PNG, delay=0.3), ImageRoute(body=PNG, delay=0.3), ImageRoute(body=PNG),
+              ImageRoute(body=PNG)]  # fmt: skip
+    coordis = [
+        make_coordi(image_url=standin.add_image(f"order-{n}.png", route)) for n, route in enumerate(routes)
+    ]
+
+    results = run(generate_message_results(coordis, user))
+
+    assert [r.image_status for r in results] == ["sent"] * 4
+    hits = standin.image_hits
+    assert {hit.name for hit in hits[:2]} == {"order-0.png", "order-1.png"}
+    assert {hit.name for hit in hits[2:]} == {"order-2.png", "order-3.png"}
+    assert max(hit.at_once for hit in hits) == 2
