@@ -17,14 +17,14 @@ import orjson
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 from .serializers import ErrorSerializer
-from .views import PageView
+from .views import PAGE_PARAMETERS, PageView
 
 HEARTBEAT = b": heartbeat\n\n"
 
@@ -55,13 +55,7 @@ class RecommendationsStreamView(PageView):
     content_negotiation_class = JSONErrors
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("page", int, description="1-based page number (default 1)"),
-            OpenApiParameter("limit", int, description="outfits per page, 1 to 50 (default 20)"),
-            OpenApiParameter(
-                "refresh", bool, description="staff only: new messages, not the stored ones"
-            ),
-        ],
+        parameters=PAGE_PARAMETERS,
         responses={
             (200, "text/event-stream"): OpenApiResponse(
                 OpenApiTypes.STR,

@@ -61,6 +61,14 @@ def on_lasting_loop(request: Request) -> bool:
     return isinstance(request._request, ASGIRequest)
 
 
+# The query parameters every page view takes (PageQuerySerializer), for the OpenAPI schema.
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="1-based page number (default 1)"),
+    OpenApiParameter("limit", int, description="outfits per page, 1 to 50 (default 20)"),
+    OpenApiParameter("refresh", bool, description="staff only: new messages, not the stored ones"),
+]
+
+
 class PageView(APIView):
     """A page of recommendations: one thread hop (adrf runs initial() in a thread) for every database
     read (auth and the user's page state), the outfit fragments' get_many (the missing ones made
@@ -132,11 +140,7 @@ class RecommendationsView(PageView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("page", int, description="1-based page number (default 1)"),
-            OpenApiParameter("limit", int, description="outfits per page, 1 to 50 (default 20)"),
-            OpenApiParameter(
-                "refresh", bool, description="staff only: new messages, not the stored ones"
-            ),
+            *PAGE_PARAMETERS,
             OpenApiParameter(
                 "messages", str, enum=["wait", "defer"],
                 description="wait (default): for every message, or until the server's response "
