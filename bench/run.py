@@ -216,7 +216,7 @@ def main() -> None:
         if line.startswith("DEMO_TOKEN=")
     )
     tokens = make_users(env, args.clients)
-    fresh = make_users(env, 12, prefix="fresh")
+    fresh = make_users(env, 15, prefix="fresh")
     manage(env, "collectstatic", "--noinput")  # as production serves them, demo images included
     table = Table()
     ideal = math.ceil(args.limit / int(env.get("LLM_MAX_CONCURRENCY", "10"))) * args.latency
