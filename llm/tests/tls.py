@@ -56,6 +56,7 @@ class Request:
     method: str
     path: str
     host: str
+    accept: str = ""
 
 
 @dataclass(slots=True)
@@ -241,7 +242,10 @@ def _read_request(sock: socket.socket, pending: bytes) -> tuple[Request | None, 
     method, path, _version = request_line.split(" ", 2)
     headers = dict(line.split(":", 1) for line in header_lines)
     headers = {name.strip().lower(): value.strip() for name, value in headers.items()}
-    return Request(method=method, path=path, host=headers.get("host", "")), rest
+    request = Request(
+        method=method, path=path, host=headers.get("host", ""), accept=headers.get("accept", "")
+    )
+    return request, rest
 
 
 def _pieces(reply: Reply) -> Iterator[bytes]:
