@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
 
 from django.contrib.auth import authenticate
 from django.db import DatabaseError
@@ -88,7 +87,8 @@ class PageMessages:
         making, refused = known.missing[:granted], known.missing[granted:]
         self.messages.update({coordi.id: UNAVAILABLE for coordi in refused})
         self.messages.update({coordi.id: PENDING for coordi in making})
-        self._landed: asyncio.Queue[int] = asyncio.Queue()
+        # Each pending outfit's id as its message lands, then None once the work has ended.
+        self._landed: asyncio.Queue[int | None] = asyncio.Queue()
         self._claimed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         if not making:
@@ -102,10 +102,16 @@ class PageMessages:
             name=f"messages for user {user.id}",
             messages=len(making),
         )  # fmt: skip
+        self._task.add_done_callback(self._ended)
 
     def _land(self, result: MessageResult) -> None:
         self.messages[result.coordi_id] = OutfitMessage.of(result)
         self._landed.put_nowait(result.coordi_id)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        # After every result it landed; work that ended without claiming has nothing more to claim.
+        self._claimed.set()
+        self._landed.put_nowait(None)
 
     def now(self) -> dict[int, OutfitMessage]:
         """Every outfit's message as it stands."""
@@ -114,12 +120,7 @@ class PageMessages:
     async def claimed(self) -> dict[int, OutfitMessage]:
         """The messages as they stand once those pending are known to be in the making (to a poll of
         any process); no Gemini wait."""
-        if self._task is not None and not self._claimed.is_set():
-            claimed = asyncio.ensure_future(self._claimed.wait())
-            try:
-                await asyncio.wait([self._task, claimed], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                claimed.cancel()  # the work ended without claiming: nothing more to wait for
+        await self._claimed.wait()
         return self.now()
 
     async def settled(self, *, timeout: float | None) -> dict[int, OutfitMessage]:
@@ -135,36 +136,19 @@ class PageMessages:
         an outfit (it failed) leaves that outfit unavailable."""
         waiting = {coordi_id for coordi_id, message in self.messages.items() if message is PENDING}
         while waiting:
-            if self._task is not None and self._task.done() and self._landed.empty():
-                for coordi_id in sorted(waiting):
-                    self.messages[coordi_id] = UNAVAILABLE
-                    yield coordi_id
-                return
             try:
-                coordi_id = await self._next_landed(heartbeat)
+                coordi_id = await asyncio.wait_for(self._landed.get(), timeout=heartbeat)
             except TimeoutError:
                 yield None
                 continue
+            if coordi_id is None:  # the work ended
+                for left in sorted(waiting):
+                    self.messages[left] = UNAVAILABLE
+                    yield left
+                return
             if coordi_id in waiting:
                 waiting.discard(coordi_id)
                 yield coordi_id
-
-    async def _next_landed(self, timeout: float) -> int:
-        """The next id landed; TimeoutError after `timeout` s; -1 once the work has ended."""
-        getting = asyncio.ensure_future(self._landed.get())
-        watched: set[asyncio.Future[Any]] = {getting}
-        if self._task is not None and not self._task.done():
-            watched.add(self._task)
-        try:
-            done, _ = await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not getting.done():
-                getting.cancel()
-        if getting in done:
-            return getting.result()
-        if not done:
-            raise TimeoutError
-        return -1
 
 
 async def _messages_and_record(

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from llm import store
 from llm.config import Config
 from llm.testing import Behaviour
-from recommendations import background
+from recommendations import background, services
 from recommendations.api.fragments import fragment_facts, outfit_fragments
 from recommendations.models import GeneratedMessage
 from recommendations.selectors import catalogue_versions, user_facts
@@ -243,3 +243,23 @@ def test_the_wait_mode_is_the_default_and_works_under_the_sync_client(client, st
     body = client.get(URL, {"messages": "wait"}, headers=bearer(make_user())).json()
 
     assert list(statuses(body).values()) == ["ready"]
+
+
+def test_a_deferred_page_whose_work_fails_is_still_answered(standin, monkeypatch):
+    make_coordi()
+    headers = bearer(make_user())
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the message work")
+
+    monkeypatch.setattr(services, "generate_message_results", broken)
+
+    async def deferred():
+        response = await AsyncClient().get(URL, {"messages": "defer"}, headers=headers)
+        await background.drain(timeout=30)
+        return response
+
+    response = async_to_sync(deferred)()
+
+    assert response.status_code == 200
+    assert list(statuses(response.json()).values()) == ["pending"]

@@ -12,7 +12,7 @@ from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
 from llm.testing import Behaviour
-from recommendations import background
+from recommendations import background, services
 
 from .factories import make_coordi, make_user, token_for
 
@@ -151,3 +151,21 @@ def test_an_error_before_the_stream_is_the_json_envelope(standin, params, signed
     assert response.json()["success"] is False
     assert response.json()["error"]["code"] == code
     assert standin.requests == []
+
+
+def test_work_that_fails_leaves_its_outfits_unavailable_and_the_stream_ends(standin, monkeypatch, caplog):
+    coordi = make_coordi()
+    headers = {"Authorization": f"Bearer {token_for(make_user())}"}
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the message work")
+
+    monkeypatch.setattr(services, "generate_message_results", broken)
+
+    _, chunks = async_to_sync(read_stream)(headers)
+
+    events = parse(b"".join(chunks))
+    assert [name for name, _ in events] == ["outfits", "message", "done"]
+    assert events[0][1]["outfits"][0]["llmMessageStatus"] == "pending"
+    assert events[1][1] == {"id": coordi.id, "llmMessage": None, "llmMessageStatus": "unavailable"}
+    assert "background messages for user" in caplog.text  # the failure is logged
