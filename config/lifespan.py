@@ -23,7 +23,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLWrap
 from llm import service, store
 from llm.config import Config
 from recommendations import background
-from recommendations.connections import database_hop, database_problem, release
+from recommendations.connections import database_hop, first_look_problem, release
 
 logger = logging.getLogger("config.lifespan")
 
@@ -74,13 +74,14 @@ async def startup() -> None:
 
 
 def _check_database() -> None:
-    problem = database_problem()
+    problem = first_look_problem()
     if problem is not None:
         database = settings.DATABASES["default"]
+        where = f"{database.get('HOST')}:{database.get('PORT') or 5432}" if database.get("HOST") else "local"
         logger.error(
-            "database %r at %s unreachable at start-up (%s): serving anyway, "
-            "/readyz answers 503 until it is back",
-            database.get("NAME"), database.get("HOST") or "local", problem,
+            "database %r at %s cannot be used at start-up (%s): serving anyway, /readyz answers "
+            "503 until it can (a new database is created with createdb, then manage.py migrate)",
+            database.get("NAME"), where, problem,
         )
 
 

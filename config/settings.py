@@ -176,7 +176,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["recommendations.api.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["recommendations.api.parsers.ORJSONParser"],
     "EXCEPTION_HANDLER": "recommendations.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -190,6 +190,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the app's own static files: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Every error each operation can answer, in the envelope (recommendations/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "recommendations.api.schema.document_errors",
+    ],
 }
 
 # --- Recommendations ------------------------------------------------------------------------------
@@ -248,6 +253,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        # Django's own (django.request's one line per 4xx and 5xx) through our handler only: Django's
+        # default config gives it a console handler of its own too, and every line came out twice.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "recommendations": {"level": LOG_LEVEL},
         "llm": {"level": LOG_LEVEL},
         # The SDK and httpx log request URLs at INFO; keep them quiet.

@@ -2,15 +2,15 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from recommendations.api import errors
+from recommendations.api.schema import DocsView, SchemaView
 from recommendations.api.urls import not_found_urlpatterns
 
 urlpatterns = [
     path("api/", include("recommendations.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     *not_found_urlpatterns,
     path("admin/", admin.site.urls),
     path("", include("recommendations.ops_urls")),

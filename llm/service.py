@@ -13,19 +13,22 @@ all this is its caller's choice (LLM_RESPONSE_DEADLINE_SECONDS). Settings are re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from llm import cooldown, flights, gemini, images, limits, metrics, quota, store
-from llm.calls import fetch_image_now, finish, make_message
+from llm.calls import fetch_image_now, make_message
 from llm.config import Config
 from llm.facts import CoordiFacts, UserFacts
 from llm.page import Page, known_result
-from llm.results import Answer, Known, MessageResult, Outcome
+from llm.results import Known, MessageResult, Outcome
 
 __all__ = [
     "Known", "MessageResult", "Outcome", "aclose", "being_made", "generate_message",
     "generate_message_results", "generate_messages", "known_messages", "reset", "start",
 ]
+
+logger = logging.getLogger("llm")  # as llm.calls: the message lines in one stream
 
 # Seconds between two looks at the cache while another process makes a message.
 _POLL_SECONDS = 0.1
@@ -74,8 +77,8 @@ async def generate_message_results(
 
     if not page.config.api_key:
         # No key, no client, no request: the product runs without Gemini.
-        for coordi in unique.values():
-            page.settle(finish(coordi, page, Answer(Outcome.NO_KEY))[1])
+        for result in _not_configured(page.config, unique.values(), user):
+            page.settle(result)
         if on_claimed is not None:
             on_claimed()
         return page.in_order(unique)
@@ -104,6 +107,21 @@ async def generate_message_results(
     return page.in_order(unique)
 
 
+def _not_configured(
+    config: Config, coordis: Iterable[CoordiFacts], user: UserFacts
+) -> list[MessageResult]:
+    """Without a key no call is made: each outfit's result is `no_key` (counted per outfit), said
+    in one log line for them all, not one per outfit."""
+    results = [known_result(config, coordi, user, Outcome.NO_KEY, None) for coordi in coordis]
+    for _ in results:
+        metrics.record(outcome=Outcome.NO_KEY.value, latency_ms=0)
+    logger.info(
+        "llm no_key: GOOGLE_API_KEY is empty, %d messages not made user=%s", len(results), user.id,
+        extra={"outcome": Outcome.NO_KEY.value, "user_id": user.id, "messages": len(results)},
+    )  # fmt: skip
+    return results
+
+
 def known_messages(
     coordis: Sequence[CoordiFacts], user: UserFacts, *, use_cache: bool = True
 ) -> Known:
@@ -116,7 +134,7 @@ def known_messages(
     unique = list({coordi.id: coordi for coordi in coordis}.values())
     if not config.api_key:
         # No key, no call: every message is settled as it is.
-        results = {coordi.id: known_result(config, coordi, user, Outcome.NO_KEY, None) for coordi in unique}
+        results = {result.coordi_id: result for result in _not_configured(config, unique, user)}
         return Known(results=results, missing=(), stored={})
     keys = {coordi.id: config.key(coordi, user) for coordi in unique}
     stored = store.read_now(list(keys.values())) if use_cache else {}

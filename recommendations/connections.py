@@ -13,6 +13,7 @@ import functools
 from collections.abc import Awaitable, Callable, Iterator
 from typing import ParamSpec, TypeVar
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.db import connections
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLWrapper
@@ -55,6 +56,21 @@ def database_problem() -> str | None:
     except Exception as error:  # noqa: BLE001 - any failure is the answer here
         text = str(error).strip()
         return text.splitlines()[0] if text else type(error).__name__
+    return None
+
+
+def first_look_problem() -> str | None:
+    """database_problem() for start-up. On PostgreSQL it connects once on its own, not through the
+    pool: a database that does not exist (or refuses the credentials) is then told at once, in the
+    server's words, instead of after the pool's timeout, with a warning per retry on the way."""
+    connection = connections["default"]
+    if not isinstance(connection, PostgreSQLWrapper) or connection.pool is None:
+        return database_problem()
+    try:
+        psycopg.connect(**connection.get_connection_params()).close()
+    except psycopg.Error as error:
+        text = " ".join(str(error).split())  # libpq's reason, on one line
+        return text.rsplit(" failed: ", 1)[-1] if text else type(error).__name__
     return None
 
 

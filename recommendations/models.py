@@ -8,7 +8,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from llm.results import Outcome
@@ -41,6 +42,11 @@ class Category(models.TextChoices):
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        """The user signing in as this email, whatever its case (what sign-in, the admin and
+        preview_messages look up); at most one, by the case-insensitive unique constraint."""
+        return self.alias(email_lower=Lower("email")).get(email_lower=Lower(Value(username)))
 
     def _create_user(self, email: str, password: str | None, **fields: Any) -> "User":
         if not email:
@@ -78,6 +84,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["name", "gender"]
+
+    class Meta:
+        constraints = [
+            # Emails are case-insensitive: DEMO@example.com is demo@example.com's address.
+            models.UniqueConstraint(
+                Lower("email"), name="user_email_unique_ignoring_case",
+                violation_error_message="A user with this email address already exists.",
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return self.email

@@ -1,10 +1,13 @@
-"""Operational endpoints: liveness and readiness probes, and Prometheus metrics."""
+"""Operational endpoints: the start page, liveness and readiness probes, and Prometheus metrics."""
 
 import logging
 import os
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from .connections import database_hop, database_problem
@@ -12,6 +15,15 @@ from .connections import database_hop, database_problem
 logger = logging.getLogger(__name__)
 
 
+@csrf_exempt  # any other method is a 405, not a CSRF failure
+@require_safe
+async def home(request: HttpRequest) -> HttpResponse:
+    """GET /: where to go from here (the docs, the admin, the health checks); the admin's "View site"."""
+    return render(request, "home.html")
+
+
+@csrf_exempt  # any other method is a 405, not a CSRF failure
+@require_safe
 async def healthz(request: HttpRequest) -> JsonResponse:
     """Alive: the process answers. Touches nothing else, so a slow database never restarts pods."""
     return JsonResponse({"status": "ok"})
@@ -31,6 +43,8 @@ def _check_dependencies() -> dict[str, str]:
     return checks
 
 
+@csrf_exempt  # any other method is a 405, not a CSRF failure
+@require_safe
 async def readyz(request: HttpRequest) -> JsonResponse:
     """Ready: the database answers (503 when not). The cache is reported but does not decide:
     pages are served without it, and a Redis outage must not take every worker out of rotation."""
@@ -42,6 +56,8 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": status, "checks": checks}, status=code)
 
 
+@csrf_exempt  # any other method is a 405, not a CSRF failure
+@require_safe
 async def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text: this process's metrics, or every worker's when PROMETHEUS_MULTIPROC_DIR is set."""
     registry = REGISTRY

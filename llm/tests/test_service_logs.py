@@ -35,14 +35,16 @@ def test_one_log_line_per_call(standin, run, make_coordi, user, caplog):
         assert f"latency_ms={record.latency_ms} " in message
 
 
-def test_no_key_is_logged_too(standin, run, make_coordi, user, settings, caplog):
+def test_no_key_is_one_line_for_all_the_outfits(standin, run, make_coordi, user, settings, caplog):
     settings.GOOGLE_API_KEY = ""
 
     with caplog.at_level(logging.INFO, logger="llm"):
-        run(generate_message_results([make_coordi(4)], user))
+        results = run(generate_message_results([make_coordi(4), make_coordi(5), make_coordi(6)], user))
 
+    assert [result.outcome.value for result in results] == ["no_key"] * 3
     [record] = [r for r in caplog.records if r.name == "llm"]
-    assert (record.coordi_id, record.outcome) == (4, "no_key")
+    assert (record.outcome, record.messages, record.user_id) == ("no_key", 3, user.id)
+    assert "GOOGLE_API_KEY is empty, 3 messages not made" in record.getMessage()
 
 
 def test_the_key_never_reaches_the_logs(standin, run, make_coordi, user, settings, caplog):

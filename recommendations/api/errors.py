@@ -6,8 +6,10 @@ handlers for paths DRF never sees.
 
 import logging
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -29,6 +31,24 @@ _CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    """Django's own exceptions as the API's: DRF would map Http404 and PermissionDenied itself, but
+    with an empty message and no code of ours; a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413."""
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    return exc
+
+
 def envelope(code: str, message: str) -> dict:
     return {"success": False, "error": {"code": code, "message": message}}
 
@@ -47,6 +67,7 @@ def _flatten(detail: object, prefix: str = "") -> list[str]:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
+    exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         # Not an API exception: a bug. Log it with its traceback, answer without one.
@@ -71,9 +92,11 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+@csrf_exempt  # whatever the method: an unknown path is a 404, not a CSRF failure
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
     """Any other path under /api/: the envelope, also with DEBUG on (Django's 404 page is HTML)."""
     return JsonResponse(envelope("NOT_FOUND", "Not found."), status=404)
+
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -7,25 +7,73 @@ from ..messages import PENDING, MessageStatus, OutfitMessage
 from ..models import Gender, Season, Style
 from ..selectors import Outfit
 
+# Bounds of a page: past MAX_PAGE every page is empty anyway (and the offset must fit the database's
+# integers); MAX_LIMIT is the replaced service's.
+MAX_PAGE = 1_000_000
+MAX_LIMIT = 50
+
+
+class DigitsIntegerField(serializers.IntegerField):
+    """A query integer in plain ASCII digits only: DRF's IntegerField would also take `1_0`, `+1`,
+    ` 1`, `1.0` and full-width digits (int() does)."""
+
+    def to_internal_value(self, data: object) -> int:
+        text = str(data)
+        if not (text.isascii() and text.isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(text)
+
+
+class LiteralBooleanField(serializers.BooleanField):
+    """A query boolean spelt `true` or `false`, as the schema says (DRF also takes 1, yes, on...)."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if data in ("true", "false", True, False):
+            return data in ("true", True)
+        self.fail("invalid", input=data)
+
 
 class PageQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
-    limit = serializers.IntegerField(min_value=1, max_value=50, default=20)
-    refresh = serializers.BooleanField(default=False)
+    """The query of a page (GET /api/recommendations and its stream); described by the schema."""
+
+    page = DigitsIntegerField(
+        min_value=1, max_value=MAX_PAGE, default=1, help_text="1-based page number"
+    )
+    limit = DigitsIntegerField(
+        min_value=1, max_value=MAX_LIMIT, default=20, help_text="outfits per page"
+    )
+    refresh = LiteralBooleanField(
+        default=False, help_text="staff only (else 403): new messages, not the stored ones"
+    )
 
 
 class RecommendationsQuerySerializer(PageQuerySerializer):
-    # wait: for every message (or until LLM_RESPONSE_DEADLINE_SECONDS); defer: for none.
-    messages = serializers.ChoiceField(choices=["wait", "defer"], default="wait")
+    messages = serializers.ChoiceField(
+        choices=["wait", "defer"], default="wait",
+        help_text="wait: for every message, or until the server's response deadline; defer: "
+        "answer at once, the messages not made yet pending (then poll "
+        "/api/recommendations/messages); defer needs the ASGI server (else 501)",
+    )  # fmt: skip
 
 
-# At most this many outfits in one GET /api/recommendations/messages.
+# At most this many outfits in one GET /api/recommendations/messages; an id has at most 18 digits.
 MAX_POLLED_IDS = 50
+MAX_ID = 10**18 - 1
 
 
+# The poll's `ids` in the OpenAPI schema (sent comma-separated: form style, not exploded).
+MESSAGE_IDS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "minItems": 1,
+    "maxItems": MAX_POLLED_IDS,
+}
+
+
+@extend_schema_field(MESSAGE_IDS_SCHEMA)
 class MessageIdsField(serializers.Field):
-    """Comma-separated coordi ids, e.g. `1,2,3`: positive integers, at most MAX_POLLED_IDS, each
-    once (repeats are dropped, the order kept)."""
+    """Comma-separated coordi ids, e.g. `1,2,3` (OpenAPI's form style, not exploded): at most
+    MAX_POLLED_IDS positive integers in plain digits, without spaces; a repeat is answered once."""
 
     default_error_messages = {
         "invalid": "a comma-separated list of outfit ids, e.g. 1,2,3.",
@@ -33,14 +81,14 @@ class MessageIdsField(serializers.Field):
     }
 
     def to_internal_value(self, data: object) -> list[int]:
-        parts = [part.strip() for part in str(data).split(",")]
+        parts = str(data).split(",")
         if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
             self.fail("invalid")
+        if len(parts) > MAX_POLLED_IDS:
+            self.fail("too_many")
         ids = list(dict.fromkeys(int(part) for part in parts))
         if 0 in ids:
             self.fail("invalid")
-        if len(ids) > MAX_POLLED_IDS:
-            self.fail("too_many")
         return ids
 
     def to_representation(self, value: list[int]) -> str:
@@ -48,7 +96,7 @@ class MessageIdsField(serializers.Field):
 
 
 class MessagesQuerySerializer(serializers.Serializer):
-    ids = MessageIdsField()
+    ids = MessageIdsField(help_text=f"comma-separated outfit ids, at most {MAX_POLLED_IDS}, e.g. 1,2,3")
 
 
 _STATUS_FIELD = serializers.ChoiceField(
@@ -135,7 +183,9 @@ class RecommendationsResponseSerializer(serializers.Serializer):
 
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    password = serializers.CharField(
+        trim_whitespace=False, min_length=1, max_length=4096, style={"input_type": "password"}
+    )
 
 
 class TokenDataSerializer(serializers.Serializer):

@@ -23,8 +23,8 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
-from .serializers import ErrorSerializer
-from .views import PAGE_PARAMETERS, PageView
+from .serializers import ErrorSerializer, PageQuerySerializer
+from .views import PageView
 
 HEARTBEAT = b": heartbeat\n\n"
 
@@ -54,8 +54,15 @@ class RecommendationsStreamView(PageView):
     outlives_response = True
     content_negotiation_class = JSONErrors
 
+    description = (
+        "Server-Sent Events: the page as event `outfits` (the data of GET /api/recommendations), "
+        "then one event `message` per outfit whose message was still being made, as each lands, "
+        "then event `done`. Needs the ASGI server (else 501)."
+    )
+
     @extend_schema(
-        parameters=PAGE_PARAMETERS,
+        description=description,
+        parameters=[PageQuerySerializer],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
                 OpenApiTypes.STR,
@@ -63,7 +70,7 @@ class RecommendationsStreamView(PageView):
                 "`message` per outfit that was pending (data: `{id, llmMessage, llmMessageStatus}`), "
                 "in the order they land, then event `done`; `: heartbeat` comments while waiting.",
             ),
-            400: ErrorSerializer, 401: ErrorSerializer, 501: ErrorSerializer,
+            403: ErrorSerializer, 501: ErrorSerializer,
         },
     )  # fmt: skip
     async def get(self, request: Request) -> StreamingHttpResponse:

@@ -23,10 +23,12 @@ from ..connections import database_hop, release
 from ..messages import UNAVAILABLE, OutfitMessage, current_messages
 from ..models import User
 from ..selectors import catalogue_versions, page_state, user_facts
+from .examples import MESSAGES_EXAMPLE, PAGE_EXAMPLE, TOKEN_EXAMPLE, TOKEN_REQUEST_EXAMPLE
 from .fragments import fragment_facts, outfit_fragments, render_outfit
 from .renderers import ORJSONRenderer
 from .serializers import (
     MAX_POLLED_IDS,
+    MESSAGE_IDS_SCHEMA,
     ErrorSerializer,
     MessagesQuerySerializer,
     MessagesResponseSerializer,
@@ -59,14 +61,6 @@ def on_lasting_loop(request: Request) -> bool:
     """Whether work may outlive this response: under ASGI (uvicorn) yes; under WSGI, or Django's
     synchronous test client, each request's event loop ends with it."""
     return isinstance(request._request, ASGIRequest)
-
-
-# The query parameters every page view takes (PageQuerySerializer), for the OpenAPI schema.
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="1-based page number (default 1)"),
-    OpenApiParameter("limit", int, description="outfits per page, 1 to 50 (default 20)"),
-    OpenApiParameter("refresh", bool, description="staff only: new messages, not the stored ones"),
-]
 
 
 class PageView(APIView):
@@ -138,21 +132,20 @@ class RecommendationsView(PageView):
         self.outlives_response = request.query_params.get("messages") == "defer"
         super().initial(request, *args, **kwargs)
 
+    description = (
+        "The outfits recommended to the signed-in user, in the recommender's order, each with its "
+        "items and `llmMessage`: a short sentence written for this user (`null` when it could not "
+        "be made). By default the response waits for the page's messages (at most the server's "
+        "response deadline); with `messages=defer` it answers at once, the messages not made yet "
+        "`pending`: poll `/api/recommendations/messages`, or use `/api/recommendations/stream`."
+    )
+
     @extend_schema(
-        parameters=[
-            *PAGE_PARAMETERS,
-            OpenApiParameter(
-                "messages", str, enum=["wait", "defer"],
-                description="wait (default): for every message, or until the server's response "
-                "deadline; defer: answer at once, messages not made yet pending (then poll "
-                "/api/recommendations/messages); needs the ASGI server (else 501)",
-            ),
-        ],
-        responses={
-            200: RecommendationsResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer,
-            501: ErrorSerializer,
-        },
-    )  # fmt: skip
+        description=description,
+        parameters=[RecommendationsQuerySerializer],
+        responses={200: RecommendationsResponseSerializer, 403: ErrorSerializer, 501: ErrorSerializer},
+        examples=[PAGE_EXAMPLE],
+    )
     async def get(self, request: Request) -> HttpResponse:
         messages = self.start_messages()
         if self.query["messages"] == "defer":
@@ -193,14 +186,23 @@ class MessagesView(APIView):
         known = known_messages(facts, reader)
         self.found = current_messages(known, being_made(known.missing, reader))
 
+    description = (
+        "These outfits' messages for the signed-in user as they stand, in the order asked (a "
+        "repeated id once): `ready` with its text, `pending` while it is being made (ask again), "
+        "`unavailable` when it could not be made or the outfit is unknown. For clients that poll "
+        "after `GET /api/recommendations?messages=defer`; it never waits."
+    )
+
     @extend_schema(
+        description=description,
         parameters=[
             OpenApiParameter(
-                "ids", str, required=True,
+                "ids", MESSAGE_IDS_SCHEMA, required=True, style="form", explode=False,
                 description=f"comma-separated outfit ids, at most {MAX_POLLED_IDS}, e.g. 1,2,3",
             ),
         ],
-        responses={200: MessagesResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+        responses={200: MessagesResponseSerializer},
+        examples=[MESSAGES_EXAMPLE],
     )  # fmt: skip
     async def get(self, request: Request) -> HttpResponse:
         entries = [
@@ -215,6 +217,11 @@ class MessagesView(APIView):
 class TokenView(APIView):
     """Email and password in, the user's API token out."""
 
+    description = (
+        "Sign in: an email (any case) and password in, the user's API token out, for "
+        "`Authorization: Bearer <token>`. Attempts whose body is valid are rate limited per client "
+        "address (429)."
+    )
     authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [CacheTolerantScopedRateThrottle]
@@ -224,16 +231,28 @@ class TokenView(APIView):
         # Without an authenticator DRF would turn a failed sign-in into a 403; it is a 401.
         return "Bearer"
 
-    @extend_schema(
-        request=TokenRequestSerializer,
-        responses={200: TokenResponseSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
-    )
-    async def post(self, request: Request) -> Response:
+    def check_throttles(self, request: Request) -> None:
+        """Counted in initial(), once the body is valid: a malformed body or a wrong method is not
+        an attempt at the credentials, and must not lock the client out."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # In adrf's thread: the body is read and checked, then the attempt counted, off the loop.
+        super().initial(request, *args, **kwargs)
+        if request.method != "POST":
+            return  # 405 next
         credentials = TokenRequestSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
-        key = await database_hop(services.issue_token)(
-            request=request._request, **credentials.validated_data
-        )
+        self.credentials = credentials.validated_data
+        super().check_throttles(request)
+
+    @extend_schema(
+        description=description,
+        request=TokenRequestSerializer,
+        responses={200: TokenResponseSerializer, 401: ErrorSerializer},
+        examples=[TOKEN_REQUEST_EXAMPLE, TOKEN_EXAMPLE],
+    )
+    async def post(self, request: Request) -> Response:
+        key = await database_hop(services.issue_token)(request=request._request, **self.credentials)
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid email or password.")
         return Response({"success": True, "data": {"token": key}})

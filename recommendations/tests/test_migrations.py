@@ -42,3 +42,24 @@ def test_old_message_rows_reached_gemini_when_only_gemini_could_have_answered():
         call_command("migrate", verbosity=0)  # back to the latest, for the tests after this one
 
     assert marked == rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emails_differing_only_in_case_stop_the_migration_naming_them_and_keep_both_accounts():
+    before = [("recommendations", "0005_generated_message_reached_gemini_backfill")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    User = executor.loader.project_state(before).apps.get_model("recommendations", "User")
+    User.objects.create(email="Twin@example.com", gender="female")
+    User.objects.create(email="twin@example.com", gender="female")
+    try:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        with pytest.raises(RuntimeError, match=r"twin@example\.com.*Merge or rename"):
+            executor.migrate([("recommendations", "0006_user_email_unique_ignoring_case")])
+        assert sorted(User.objects.values_list("email", flat=True)) == [
+            "Twin@example.com", "twin@example.com",
+        ]  # fmt: skip
+    finally:
+        User.objects.filter(email__iexact="twin@example.com").delete()
+        call_command("migrate", verbosity=0)

@@ -268,5 +268,20 @@ def test_an_unreachable_database_is_one_line_at_start_up_and_a_quick_503():
 
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "unavailable"
-    said = [line for line in log.splitlines() if "unreachable at start-up" in line]
+    said = [line for line in log.splitlines() if "cannot be used at start-up" in line]
     assert len(said) == 1 and "'nowhere'" in said[0]
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="needs a PostgreSQL server (CI sets DATABASE_URL)")
+def test_a_missing_database_is_one_line_naming_it_at_start_up():
+    settings = connection.settings_dict
+    missing = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/no_such_database"
+    with AppServer(env={"DATABASE_URL": missing}) as server:
+        ready = httpx.get(f"{server.url}/readyz", timeout=30)
+        started = server.log().split("Application startup complete")[0]
+
+    assert ready.status_code == 503
+    said = [line for line in started.splitlines() if " ERROR " in line or " WARNING " in line]
+    assert len(said) == 1, started
+    assert "'no_such_database'" in said[0] and 'database "no_such_database" does not exist' in said[0]
+    assert "createdb" in said[0] and "Traceback" not in started

@@ -121,7 +121,7 @@ def test_a_poll_keeps_the_order_asked_and_drops_repeats(client, standin):
     user = make_user()
     client.get(URL, headers=bearer(user))
 
-    response = client.get(POLL, {"ids": f"{first.id}, {second.id},{first.id}"}, headers=bearer(user))
+    response = client.get(POLL, {"ids": f"{first.id},{second.id},{first.id}"}, headers=bearer(user))
 
     assert [entry["id"] for entry in response.json()["data"]["messages"]] == [first.id, second.id]
     assert statuses(response.json(), "messages") == {first.id: "ready", second.id: "ready"}
@@ -137,7 +137,9 @@ def test_a_poll_keeps_the_order_asked_and_drops_repeats(client, standin):
         ("0", "ids: a comma-separated list of outfit ids, e.g. 1,2,3."),
         ("\u0661", "ids: a comma-separated list of outfit ids, e.g. 1,2,3."),
         ("9" * 19, "ids: a comma-separated list of outfit ids, e.g. 1,2,3."),
+        ("1, 2", "ids: a comma-separated list of outfit ids, e.g. 1,2,3."),
         (",".join(map(str, range(1, 52))), "ids: at most 50 ids."),
+        (",".join(["7"] * 51), "ids: at most 50 ids."),  # the schema's maxItems counts repeats too
     ],
 )
 def test_a_bad_id_list_is_a_400_naming_ids(client, ids, message):
