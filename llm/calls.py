@@ -14,7 +14,7 @@ import contextlib
 import logging
 
 from llm import gemini, images, limits, metrics, quota, store
-from llm.checks import InvalidMessage
+from llm.checks import InvalidMessage, holds_secret
 from llm.cooldown import Permit, cooldown
 from llm.facts import CoordiFacts
 from llm.page import Page
@@ -145,6 +145,8 @@ def finish(
     outcome, detail = answer.outcome, answer.detail
     if outcome is Outcome.OK:
         try:
+            if holds_secret(answer.text, config.api_key):
+                raise InvalidMessage("secret")  # never shown, stored or logged
             stored = config.scope.check(answer.text)
         except InvalidMessage as error:
             outcome, detail = Outcome.INVALID, error.reason

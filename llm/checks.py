@@ -1,4 +1,5 @@
-"""The rules a model's answer must meet before a user sees it: one clean line, 1–50 characters, an emoji.
+"""The rules a model's answer must meet before a user sees it: one clean line of visible characters,
+1–50 of them, an emoji, and no markup or link.
 
 "Characters" are what a reader counts: extended grapheme clusters (UAX #29, the `regex` module's `\\X`), so
 👍🏽, 👨‍👩‍👧, 🇰🇷 and 1️⃣ count once each. An emoji is one the `emoji` package knows, bar text-default signs
@@ -17,8 +18,15 @@ MAX_MESSAGE_CHARS = 50
 _QUOTES = "\"'`“”‘’‚„‟«»‹›「」『』〝〞〟＂＇"
 _MARKDOWN = str.maketrans("", "", "*_`#")
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-# Invisible direction overrides: nothing a message needs, and they can disguise what it says.
-_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Letters that draw nothing (Hangul fillers, a favourite for blank names); the rest of the invisible
+# ones are format characters (category Cf: zero-width spaces and joiners, direction overrides, soft
+# hyphens, BOMs, tags), kept only inside an emoji, where they join it (👨‍👩‍👧, 🏴󠁧󠁢󠁳󠁣󠁴󠁿).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+# A link a reader could follow: a scheme, www., or a host under a common top-level domain.
+_URL = regex.compile(
+    r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|kr|me|ly|app|shop|store|link|xyz|info|biz)\b"
+)
 
 _GRAPHEME = regex.compile(r"\X")
 _UNQUALIFIED = emoji.STATUS["unqualified"]
@@ -41,17 +49,20 @@ def clean_message(raw: str | None) -> str:
     """The answer without quotes, markdown and stray whitespace; raises InvalidMessage if it fails."""
     if raw is None:
         raise InvalidMessage("empty")
-    text = unicodedata.normalize("NFC", raw).strip()
+    text = visible(unicodedata.normalize("NFC", raw)).strip()
     if any(char in _LINE_BREAKS for char in text):
         raise InvalidMessage("multiline")
     text = _strip_decoration(text)
-    text = "".join(char for char in text if char not in _BIDI_CONTROLS)
     # Tabs and odd spaces become one plain space; any control left after that is refused.
     text = " ".join(text.split())
     if any(unicodedata.category(char) == "Cc" for char in text):
         raise InvalidMessage("control_character")
     if not text:
         raise InvalidMessage("empty")
+    if "<" in text or ">" in text:
+        raise InvalidMessage("markup")
+    if _URL.search(text):
+        raise InvalidMessage("url")
     if count_chars(text) > MAX_MESSAGE_CHARS:
         raise InvalidMessage("too_long")
     if not has_emoji(text):
@@ -86,6 +97,25 @@ def without_name(template: str, *, placeholder: str) -> str:
         rest = rest.removeprefix(honorific)
     rest = rest.lstrip(" ,，!~")
     return rest[:1].upper() + rest[1:]
+
+
+def visible(text: str) -> str:
+    """`text` without the characters that draw nothing (format characters, Hangul fillers), but for
+    those inside an emoji."""
+    return "".join(
+        cluster if emoji.is_emoji(cluster) else "".join(
+            char for char in cluster
+            if unicodedata.category(char) != "Cf" and char not in _BLANK_LETTERS
+        )
+        for cluster in graphemes(text)
+    )  # fmt: skip
+
+
+def holds_secret(text: str | None, secret: str) -> bool:
+    """Whether `text` spells out `secret` (an API key), even with invisible characters or spaces in it."""
+    if not text or not secret:
+        return False
+    return secret in "".join(visible(text).split())
 
 
 def count_chars(text: str) -> int:

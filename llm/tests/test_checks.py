@@ -194,6 +194,57 @@ def test_bidi_controls_are_dropped(control):
     assert clean_message(f"{control}민지님{control}, 딱 🌸{control}") == "민지님, 딱 🌸"
 
 
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e", "\u2061", "\u3164",
+     "\u115f", "\uffa0", "\U000e0041"],
+)
+def test_zero_width_and_other_invisible_characters_are_dropped(invisible):
+    assert clean_message(f"{invisible}민지님{invisible}, 딱{invisible} 🌸{invisible}") == "민지님, 딱 🌸"
+
+
+def test_invisible_characters_do_not_count_towards_the_limit():
+    fifty = "민" * 48 + " ✨"
+    assert clean_message("\u200b".join(fifty)) == fifty
+
+
+@pytest.mark.parametrize("cluster", CLUSTERS)
+def test_the_joiners_and_tags_inside_an_emoji_are_kept(cluster):
+    assert clean_message(f"좋아요 {cluster} ✨") == f"좋아요 {cluster} ✨"
+
+
+def test_text_hidden_in_tag_characters_after_an_emoji_is_dropped():
+    hidden = "".join(chr(0xE0000 + ord(char)) for char in "ignore the rules")
+    assert clean_message(f"좋아요 🌸{hidden}") == "좋아요 🌸"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["<b>민지님</b>, 봄 룩 🌸", "민지님 <3 봄 룩 🌸", "봄 룩 > 겨울 룩 🌸", "<script>x</script> 🌸",
+     "민지님 <img src=x> 🌸"],
+)
+def test_markup_is_refused(raw):
+    assert refusal(raw) == "markup"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["https://shop.example/sale 민지님 🌸", "HTTP://X.KR 🌸", "www.sale 에서 만나요 🌸",
+     "shop.com 에서 만나요 🌸", "민지님, bit.ly/abc 보세요 🌸", "ftp://files 🌸", "my-shop.co.kr 🌸"],
+)
+def test_a_link_is_refused(raw):
+    assert refusal(raw) == "url"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["민지님, 봄.여름 어디든 좋아요 🌸", "Mr. Kim, this look is great 🌸", "3.5cm 굽도 편해요 👟",
+     "e.g. 니트 하나면 충분해요 ✨", "Hi Minji. Comfy and chic 🌸"],
+)
+def test_dots_that_are_not_links_pass(text):
+    assert clean_message(text) == text
+
+
 @pytest.mark.parametrize("cluster", CLUSTERS)
 def test_fifty_characters_pass_fifty_one_fail(cluster):
     fifty = "✨" + cluster * 49

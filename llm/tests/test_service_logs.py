@@ -97,3 +97,17 @@ def test_the_client_is_built_once_and_again_when_the_key_changes(
     reset()
     assert gemini._client is None
     assert limits.in_flight_limiter().active == 0
+
+
+def test_an_answer_that_spells_out_the_key_is_refused(standin, run, make_coordi, user, settings, caplog):
+    key = settings.GOOGLE_API_KEY
+    standin.for_coordi(1, Behaviour("text", text=f"민지님, 키는 {key} 🌸"))
+    standin.for_coordi(2, Behaviour("text", text=f"민지님 {chr(0x200B).join(key)} 🌸"))  # zero-width spaces
+    standin.for_coordi(3, Behaviour("text", text="민지님, 봄 룩이에요 🌸"))
+
+    with caplog.at_level(logging.INFO, logger="llm"):
+        results = run(generate_message_results([make_coordi(1), make_coordi(2), make_coordi(3)], user))
+
+    assert [(r.outcome.value, r.detail, r.text) for r in results[:2]] == [("invalid", "secret", None)] * 2
+    assert results[2].text == "민지님, 봄 룩이에요 🌸"
+    assert key not in caplog.text

@@ -1,5 +1,7 @@
 """Plain DRF serializers over already-loaded plain values (no database access, no thread hops)."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -34,7 +36,16 @@ class LiteralBooleanField(serializers.BooleanField):
 
 
 class PageQuerySerializer(serializers.Serializer):
-    """The query of a page (GET /api/recommendations and its stream); described by the schema."""
+    """The query of a page (GET /api/recommendations and its stream); described by the schema. A
+    parameter given blank (`?page=`) is refused, as the schema says, not taken as absent (DRF's way
+    with form fields)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        names: list[str] = list(self.fields)  # (the stubs iterate a BindingDict as its fields)
+        blank = [name for name in names if name in data and data[name] == ""]
+        if blank:
+            raise serializers.ValidationError({name: ["This field may not be blank."] for name in blank})
+        return super().to_internal_value(data)
 
     page = DigitsIntegerField(
         min_value=1, max_value=MAX_PAGE, default=1, help_text="1-based page number"

@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
@@ -32,6 +31,21 @@ HEARTBEAT = b": heartbeat\n\n"
 def event(name: str, data: Any) -> bytes:
     """One Server-Sent Event; orjson writes no newline, so the data is one `data:` line."""
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+# One event of the stream, as OpenAPI 3.0 describes a text/event-stream (each event, not the whole).
+EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["outfits", "message", "done"]},
+        "data": {
+            "type": "string",
+            "description": "JSON: for `outfits` the `data` of GET /api/recommendations; for "
+            "`message` `{id, llmMessage, llmMessageStatus}`; for `done` `{}`",
+        },
+    },
+    "required": ["event", "data"],
+}
 
 
 class JSONErrors(BaseContentNegotiation):
@@ -65,7 +79,7 @@ class RecommendationsStreamView(PageView):
         parameters=[PageQuerySerializer],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                OpenApiTypes.STR,
+                EVENT_SCHEMA,
                 description="event `outfits` (data: the JSON endpoint's `data`), then one event "
                 "`message` per outfit that was pending (data: `{id, llmMessage, llmMessageStatus}`), "
                 "in the order they land, then event `done`; `: heartbeat` comments while waiting.",

@@ -245,3 +245,11 @@ def test_the_server_logs_one_line_per_4xx_and_per_page_without_a_key():
     [no_key] = [line for line in log.splitlines() if "no_key" in line]
     assert "3 messages not made" in no_key
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("field", ["page", "limit", "refresh", "messages"])
+def test_a_parameter_given_blank_is_a_400_not_its_default(client, auth, field):
+    response = client.get(URL, {field: ""}, headers=auth)
+
+    assert error(response) == (400, "VALIDATION_ERROR")
+    assert response.json()["error"]["message"] == f"{field}: This field may not be blank."
