@@ -125,20 +125,19 @@ class RecommendationsView(PageView):
     """The page as JSON, with every message (or those ready at LLM_RESPONSE_DEADLINE_SECONDS), or,
     with `?messages=defer`, at once with the messages not made yet pending."""
 
-    query_serializer = RecommendationsQuerySerializer
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # Known before the page is read: a deferred page under WSGI would lose its work.
-        self.outlives_response = request.query_params.get("messages") == "defer"
-        super().initial(request, *args, **kwargs)
-
     description = (
         "The outfits recommended to the signed-in user, in the recommender's order, each with its "
         "items and `llmMessage`: a short sentence written for this user (`null` when it could not "
         "be made). By default the response waits for the page's messages (at most the server's "
         "response deadline); with `messages=defer` it answers at once, the messages not made yet "
         "`pending`: poll `/api/recommendations/messages`, or use `/api/recommendations/stream`."
-    )
+    )  # for API users: OPTIONS and the schema show it (the docstring is for us)
+    query_serializer = RecommendationsQuerySerializer
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Known before the page is read: a deferred page under WSGI would lose its work.
+        self.outlives_response = request.query_params.get("messages") == "defer"
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         description=description,
@@ -164,6 +163,13 @@ class MessagesView(APIView):
     deferred page. Never starts a Gemini call, never waits. An id the catalogue does not have is
     unavailable."""
 
+    description = (
+        "These outfits' messages for the signed-in user as they stand, in the order asked (a "
+        "repeated id once): `ready` with its text, `pending` while it is being made (ask again), "
+        "`unavailable` when it could not be made or the outfit is unknown. For clients that poll "
+        "after `GET /api/recommendations?messages=defer`; it never waits."
+    )
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # One hop (adrf runs initial() in a thread): sign-in, the outfits' versions and fragments,
         # the cache and the locks; the connection goes back at its end.
@@ -185,13 +191,6 @@ class MessagesView(APIView):
         reader = user_facts(user)
         known = known_messages(facts, reader)
         self.found = current_messages(known, being_made(known.missing, reader))
-
-    description = (
-        "These outfits' messages for the signed-in user as they stand, in the order asked (a "
-        "repeated id once): `ready` with its text, `pending` while it is being made (ask again), "
-        "`unavailable` when it could not be made or the outfit is unknown. For clients that poll "
-        "after `GET /api/recommendations?messages=defer`; it never waits."
-    )
 
     @extend_schema(
         description=description,
