@@ -98,7 +98,6 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Http
     return JsonResponse(envelope("NOT_FOUND", "Not found."), status=404)
 
 
-
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return api_not_found(request)

@@ -40,13 +40,6 @@ class PageQuerySerializer(serializers.Serializer):
     parameter given blank (`?page=`) is refused, as the schema says, not taken as absent (DRF's way
     with form fields)."""
 
-    def to_internal_value(self, data: Any) -> Any:
-        names: list[str] = list(self.fields)  # (the stubs iterate a BindingDict as its fields)
-        blank = [name for name in names if name in data and data[name] == ""]
-        if blank:
-            raise serializers.ValidationError({name: ["This field may not be blank."] for name in blank})
-        return super().to_internal_value(data)
-
     page = DigitsIntegerField(
         min_value=1, max_value=MAX_PAGE, default=1, help_text="1-based page number"
     )
@@ -56,6 +49,13 @@ class PageQuerySerializer(serializers.Serializer):
     refresh = LiteralBooleanField(
         default=False, help_text="staff only (else 403): new messages, not the stored ones"
     )
+
+    def to_internal_value(self, data: Any) -> Any:
+        names: list[str] = list(self.fields)  # (the stubs iterate a BindingDict as its fields)
+        blank = [name for name in names if name in data and data[name] == ""]
+        if blank:
+            raise serializers.ValidationError({name: ["This field may not be blank."] for name in blank})
+        return super().to_internal_value(data)
 
 
 class RecommendationsQuerySerializer(PageQuerySerializer):

@@ -21,27 +21,28 @@ MAX_EXAMPLES = 60
 SEED = 20261206
 
 
-def fuzz(server: AppServer, *headers: str) -> subprocess.CompletedProcess[str]:
+def fuzz(server: AppServer, workdir: Path, *headers: str) -> subprocess.CompletedProcess[str]:
+    # Run in `workdir`: Schemathesis keeps a cache (.schemathesis/) where it runs.
     return subprocess.run(
         [str(SCHEMATHESIS), "run", f"{server.url}/api/schema/?format=json", "--checks", "all",
          "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--request-timeout", "30",
          # One worker: CPython 3.11's ast is not thread-safe, and hypothesis parses with it.
          "--workers", "1", *(arg for header in headers for arg in ("--header", header))],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True, text=True, timeout=300, check=False, cwd=workdir,
     )  # fmt: skip
 
 
 @pytest.mark.django_db(transaction=True)  # the server reads the test database
 @pytest.mark.timeout(600)
-def test_schemathesis_finds_nothing_signed_in_or_anonymous():
+def test_schemathesis_finds_nothing_signed_in_or_anonymous(tmp_path):
     user = make_user(is_staff=True)  # staff: `refresh=true` is allowed too (else a 403, documented)
     for _ in range(3):
         make_coordi()
     token = token_for(user)
     # No Gemini key: every message is unavailable at once; the sign-in throttle out of the way.
     with AppServer(env={"GOOGLE_API_KEY": "", "AUTH_THROTTLE_RATE": "100000/minute"}) as server:
-        signed_in = fuzz(server, f"Authorization: Bearer {token}")
-        anonymous = fuzz(server)
+        signed_in = fuzz(server, tmp_path, f"Authorization: Bearer {token}")
+        anonymous = fuzz(server, tmp_path)
         log = server.log()
 
     assert signed_in.returncode == 0, signed_in.stdout[-6000:]
