@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm.checks import InvalidMessage, clean_message, count_chars, graphemes, has_emoji
+from llm.checks import InvalidMessage, clean_message, count_chars, graphemes, has_emoji, holds_secret
 
 # One user-perceived character each, several code points each; none of them changes under NFC.
 CLUSTERS = [
@@ -318,3 +318,22 @@ def test_the_error_holds_the_reason_and_never_the_answer():
     assert caught.value.reason == "no_emoji"
     assert caught.value.args == ("no_emoji",)
     assert str(caught.value) == "no_emoji"
+
+
+@pytest.mark.parametrize(
+    ("text", "held"),
+    [
+        ("키는 AIza-secret-1 🌸", True),
+        ("키는 AIza\u200b-secret\u2060-1 🌸", True),  # invisible characters inside
+        ("키는 AIza -secret- 1 🌸", True),  # spaces inside
+        ("키는 AIza-secret 🌸", False),  # only part of it
+        ("", False),
+        (None, False),
+    ],
+)
+def test_an_answer_holds_the_secret_when_it_spells_it_out(text, held):
+    assert holds_secret(text, "AIza-secret-1") is held
+
+
+def test_no_secret_is_held_when_there_is_none():
+    assert holds_secret("anything at all 🌸", "") is False

@@ -3,7 +3,9 @@ defaults): what it asks for, and that it trusts no certificate authority the env
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -57,3 +59,39 @@ def test_a_certificate_authority_named_in_the_environment_is_not_trusted(run, se
 
     assert caught.value.reason == "http_error:ConnectError"
     assert server.only_connection(ended=True).tls_error is not None
+
+
+def test_it_keeps_twenty_idle_connections_for_the_next_page(run, servers):
+    # A page fetches its images at once. The host holds every answer until all 25 requests are in:
+    # 25 connections; of those the pool keeps 20 open, so the next page's 25 open 5 more.
+    gate = threading.Event()
+    server = servers(Reply(body=JPEG), gate=gate)
+
+    async def page(client: httpx.AsyncClient, connections: int) -> bool:
+        fetches = [
+            asyncio.ensure_future(fetch_image(server.url(), timeout=10, max_bytes=1 << 20, client=client))
+            for _ in range(25)
+        ]
+        opened = await _until(lambda: len(server.connections) == connections, timeout=10)
+        gate.set()
+        await asyncio.gather(*fetches)
+        gate.clear()
+        return opened
+
+    async def pages() -> list[bool]:
+        async with default_client() as client:
+            return [await page(client, 25), await page(client, 30)]
+
+    assert run(pages()) == [True, True]
+    assert len(server.connections) == 30
+    assert sorted(len(connection.requests) for connection in server.connections) == [1] * 10 + [2] * 20
+
+
+async def _until(predicate: Callable[[], bool], *, timeout: float) -> bool:
+    """Polls `predicate` (the server's threads change what it reads) until true, `timeout` s at most."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True

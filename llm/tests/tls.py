@@ -74,7 +74,8 @@ class Connection:
 
 
 class ImageServer:
-    """Serves `reply` on `host`:`port` (0: any free port), over TLS when given a certificate."""
+    """Serves `reply` on `host`:`port` (0: any free port), over TLS when given a certificate; with
+    `gate`, each response waits until it is set."""
 
     def __init__(
         self,
@@ -83,8 +84,11 @@ class ImageServer:
         host: str = "127.0.0.1",
         port: int = 0,
         certificate: trustme.LeafCert | None = None,
+        gate: threading.Event | None = None,
     ) -> None:
         self.reply = reply
+        # Each response waits for the gate (set by the test), WAIT_SECONDS at most.
+        self.gate = gate
         self._tls: ssl.SSLContext | None = None
         if certificate is not None:
             self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -177,6 +181,8 @@ class ImageServer:
             if request is None:
                 return
             connection.requests.append(request)
+            if self.gate is not None:
+                self.gate.wait(WAIT_SECONDS)
             try:
                 keep_alive = self._respond(sock, connection)
             except TimeoutError:
