@@ -223,6 +223,8 @@ class ImageServer:
 
 class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
+    # Room for a page's clients connecting at once (socketserver's backlog is 5).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], owner: ImageServer) -> None:
         self.owner = owner
