@@ -71,7 +71,8 @@ def first_look_problem() -> str | None:
     except psycopg.Error as error:
         text = " ".join(str(error).split())  # libpq's reason, on one line
         return text.rsplit(" failed: ", 1)[-1] if text else type(error).__name__
-    return None
+    # Then through the pool, as before: it opens now, warm for the first request.
+    return database_problem()
 
 
 class PoolCollector:

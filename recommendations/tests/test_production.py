@@ -272,6 +272,15 @@ def test_an_unreachable_database_is_one_line_at_start_up_and_a_quick_503():
     assert len(said) == 1 and "'nowhere'" in said[0]
 
 
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)  # the server reads the test database
+def test_start_up_opens_the_pool_for_the_first_request():
+    with AppServer() as server:  # /healthz, which it waits on, touches no database
+        idle = server.metric('db_pool_connections{state="idle"}')
+
+    assert idle >= 1
+
+
 @pytest.mark.skipif(not on_postgresql(), reason="needs a PostgreSQL server (CI sets DATABASE_URL)")
 def test_a_missing_database_is_one_line_naming_it_at_start_up():
     settings = connection.settings_dict
