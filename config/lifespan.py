@@ -22,7 +22,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLWrap
 
 from llm import service, store
 from llm.config import Config
-from recommendations import background
+from recommendations import background, page_views
 from recommendations.connections import database_hop, first_look_problem, release
 
 logger = logging.getLogger("config.lifespan")
@@ -96,6 +96,7 @@ def shutdown_seconds() -> float:
 
 async def shutdown() -> None:
     await background.drain(timeout=shutdown_seconds())
+    await page_views.write()  # the counts not written yet
     await service.aclose()
     await sync_to_async(_close_pools)()
 

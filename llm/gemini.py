@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -12,7 +13,7 @@ from google.genai import errors, types
 
 from llm.images import Image
 from llm.prompts import Prompt
-from llm.results import Answer, Outcome
+from llm.results import Answer, Outcome, Usage
 
 try:  # google-genai 3.x talks through httpx2 when it is installed (it is, as its dependency).
     import httpx2
@@ -86,11 +87,13 @@ async def generate(
     timeout: float,
     thinking_budget: int,
     max_output_tokens: int,
+    media_resolution: str = "low",
 ) -> Answer:
     """One generateContent call. Never raises for a failed call; cancellation still propagates.
 
     `timeout` (seconds) goes on the wire (X-Server-Timeout) and into httpx; the caller bounds the
-    whole call with its own deadline as well, since httpx's timeout is per read.
+    whole call with its own deadline as well, since httpx's timeout is per read. `media_resolution`
+    (GEMINI_MEDIA_RESOLUTION: low, medium, high, unspecified) caps the tokens the image may use.
     """
     client = get_client(api_key=api_key, base_url=base_url)
     parts = [types.Part.from_text(text=prompt.text)]
@@ -101,6 +104,7 @@ async def generate(
         max_output_tokens=max_output_tokens,
         thinking_config=types.ThinkingConfig(thinking_budget=thinking_budget),
         candidate_count=1,
+        media_resolution=MEDIA_RESOLUTIONS[media_resolution],
         # One request per call: no function-calling loop, no continuation requests.
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         automatic_continuation=False,
@@ -132,6 +136,13 @@ async def generate(
     return _read(response)
 
 
+MEDIA_RESOLUTIONS = {
+    "low": types.MediaResolution.MEDIA_RESOLUTION_LOW,
+    "medium": types.MediaResolution.MEDIA_RESOLUTION_MEDIUM,
+    "high": types.MediaResolution.MEDIA_RESOLUTION_HIGH,
+    "unspecified": types.MediaResolution.MEDIA_RESOLUTION_UNSPECIFIED,
+}
+
 # "Slow down": 429 RESOURCE_EXHAUSTED (quota, rate) and 503 UNAVAILABLE ("the model is overloaded").
 _SLOW_DOWN_STATUSES = frozenset({429, 503})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
@@ -154,6 +165,30 @@ def _retry_after(error: errors.APIError) -> float | None:
 
 
 def _read(response: types.GenerateContentResponse) -> Answer:
+    answer = _verdict(response)
+    usage = read_usage(response.usage_metadata)
+    return answer if usage is None else dataclasses.replace(answer, usage=usage)
+
+
+def read_usage(metadata: types.GenerateContentResponseUsageMetadata | None) -> Usage | None:
+    """The tokens an answer says it used; the image's share from the prompt's per-modality counts."""
+    if metadata is None:
+        return None
+    image = sum(
+        detail.token_count or 0
+        for detail in metadata.prompt_tokens_details or []
+        if _name(detail.modality) == "IMAGE"
+    )
+    return Usage(
+        input=metadata.prompt_token_count or 0,
+        output=metadata.candidates_token_count or 0,
+        thinking=metadata.thoughts_token_count or 0,
+        cached=metadata.cached_content_token_count or 0,
+        image=image,
+    )
+
+
+def _verdict(response: types.GenerateContentResponse) -> Answer:
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
         detail = f"block_reason_{_name(feedback.block_reason)}"

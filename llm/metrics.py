@@ -1,8 +1,9 @@
-"""Prometheus metrics of the message calls: outcomes, latency, calls in flight."""
+"""Prometheus metrics of the message calls: outcomes, latency, calls in flight, tokens and cost."""
 
 from prometheus_client import Counter, Gauge, Histogram
 
 from llm import limits
+from llm.results import Prices, Usage
 
 MESSAGES = Counter(
     "llm_messages_total", "Outfit messages asked of Gemini, by outcome.", ["outcome"]
@@ -34,3 +35,36 @@ def record_cache(*, hits: int, misses: int) -> None:
         CACHE.labels("hit").inc(hits)
     if misses:
         CACHE.labels("miss").inc(misses)
+
+
+TOKENS = Counter(
+    "llm_tokens_total",
+    "Tokens Gemini reported for the message calls, by kind: input (all of the prompt), image (the "
+    "image's share of input), cached (of input, at the cached price), output, thinking (billed as "
+    "output).",
+    ["kind"],
+)
+IMAGES = Counter(
+    "llm_images_total",
+    "Outfit images for the message calls, by result: made (downloaded and downscaled), reused (kept "
+    "from an earlier call, or shared with one in progress), or why the call went without it.",
+    ["result"],
+)
+IMAGE_BYTES = Counter("llm_image_bytes_sent_total", "Bytes of images sent with the message calls.")
+COST = Counter(
+    "llm_estimated_cost_dollars_total",
+    "Estimated US dollars of the message calls, at the GEMINI_PRICE_*_PER_MTOK price table.",
+)
+for _kind in ("input", "image", "cached", "output", "thinking"):
+    TOKENS.labels(_kind)  # every kind exported from the start, at 0
+
+
+def record_usage(usage: Usage | None, *, image_bytes: int, prices: Prices) -> None:
+    if image_bytes:
+        IMAGE_BYTES.inc(image_bytes)
+    if usage is None:
+        return
+    for kind in ("input", "image", "cached", "output", "thinking"):
+        if tokens := getattr(usage, kind):
+            TOKENS.labels(kind).inc(tokens)
+    COST.inc(usage.cost(prices))

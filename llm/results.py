@@ -31,6 +31,38 @@ class Outcome(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens one call used, as Gemini's usageMetadata reports them (what is billed).
+
+    `input` is the whole prompt (text and image; `cached` of them at the cached price, `image` of
+    them the image's share); `thinking` is billed as output.
+    """
+
+    input: int = 0
+    output: int = 0
+    thinking: int = 0
+    cached: int = 0
+    image: int = 0
+
+    def cost(self, prices: Prices) -> float:
+        """Estimated US dollars at these prices."""
+        return (
+            (self.input - self.cached) * prices.input
+            + self.cached * prices.cached
+            + (self.output + self.thinking) * prices.output
+        ) / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """US dollars per million tokens (GEMINI_PRICE_*_PER_MTOK): for estimates only."""
+
+    input: float
+    output: float
+    cached: float
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The model's raw text when the call worked; `detail` is a short code safe to log.
 
@@ -48,6 +80,8 @@ class Answer:
     verdict: bool = False
     overloaded: bool = False
     retry_after: float | None = None
+    # What the call used, when Gemini answered with usageMetadata.
+    usage: Usage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +108,9 @@ class MessageResult:
     # True when Gemini itself decided the outcome (Answer.verdict): only such failures are
     # remembered, for LLM_FAILURE_TTL_SECONDS.
     verdict: bool = False
+    # Tokens the call used (None: no call, or Gemini did not say) and the image's bytes as sent.
+    usage: Usage | None = None
+    image_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 
 from llm.service import generate_message_results
 
+from . import costs
 from .connections import release
 from .models import (
     Coordi,
@@ -217,8 +218,20 @@ class GeneratedMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = [
         "coordi", "user", "text", "outcome", "detail", "model", "prompt_version", "scope",
-        "latency_ms", "created_at",
+        "latency_ms", "reached_gemini", "input_tokens", "image_tokens", "cached_tokens",
+        "output_tokens", "thinking_tokens", "image_bytes", "created_at",
     ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """The list, with what the rows shown cost (message_costs' figures) above it."""
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:  # not a redirect or an error page
+            figures = costs.report(context["cl"].queryset)
+            context.update(
+                costs=figures, cost_days=costs.day_rows(figures), cost_outcomes=costs.outcome_rows(figures)
+            )
+        return response
 
     @admin.display(description="message", ordering="text")
     def short_text(self, message: GeneratedMessage) -> str:

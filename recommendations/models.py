@@ -262,6 +262,23 @@ class GeneratedMessage(models.Model):
         help_text="The request went to Gemini (a call paid for); false when it was never sent "
         "(paused, rate limited, no free slot).",
     )
+    # Tokens as Gemini's usageMetadata reported them; NULL when it said nothing (no call, an error).
+    input_tokens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The whole prompt, image included (billed as input)."
+    )
+    image_tokens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The image's share of input."
+    )
+    cached_tokens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Of input, read from Gemini's context cache (billed lower)."
+    )
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    thinking_tokens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Billed as output."
+    )
+    image_bytes = models.PositiveIntegerField(
+        default=0, help_text="Bytes of the image as sent; 0 without one."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -274,3 +291,21 @@ class GeneratedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.coordi_id} → {self.user_id}: {self.outcome}"
+
+
+class PageViews(models.Model):
+    """Recommendation pages served per day (UTC), so that message costs read per 1,000 page views.
+
+    Counted in each process and added here every few seconds (recommendations.page_views), not per
+    request: an estimate's denominator, never a user's data.
+    """
+
+    day = models.DateField(unique=True)
+    views = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name_plural = "page views"
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.views}"

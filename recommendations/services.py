@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from llm.facts import CoordiFacts, UserFacts
-from llm.results import Known, MessageResult, Outcome
+from llm.results import Known, MessageResult, Outcome, Usage
 from llm.service import generate_message_results
 from llm.store import Stored
 
@@ -49,6 +49,8 @@ def record_messages(*, user_id: int, results: Sequence[MessageResult]) -> int:
             scope=result.scope,
             latency_ms=result.latency_ms,
             reached_gemini=result.sent,
+            image_bytes=result.image_bytes,
+            **_tokens(result.usage),
         )
         for result in results
         if _called_here(result)
@@ -62,6 +64,14 @@ def record_messages(*, user_id: int, results: Sequence[MessageResult]) -> int:
         logger.warning("could not record %d generated messages", len(rows), exc_info=True)
         return 0
     return len(rows)
+
+
+def _tokens(usage: Usage | None) -> dict[str, int | None]:
+    """The row's token fields; all NULL when Gemini reported none."""
+    return {
+        f"{kind}_tokens": getattr(usage, kind) if usage is not None else None
+        for kind in ("input", "image", "cached", "output", "thinking")
+    }
 
 
 def _called_here(result: MessageResult) -> bool:

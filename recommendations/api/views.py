@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from llm.service import being_made, known_messages
 
-from .. import services
+from .. import background, page_views, services
 from ..connections import database_hop, release
 from ..messages import UNAVAILABLE, OutfitMessage, current_messages
 from ..models import User
@@ -90,6 +90,7 @@ class PageView(APIView):
             if self.outlives_response and not on_lasting_loop(request):
                 raise NeedsASGI()
             self.state = page_state(user, page=self.query["page"], limit=self.query["limit"])
+            self.views_due = page_views.count(can_flush=on_lasting_loop(request))
         finally:
             # The page then waits on the cache and Gemini: its pooled connection goes back now.
             release()
@@ -104,6 +105,9 @@ class PageView(APIView):
     def start_messages(self) -> services.PageMessages:
         """The page's messages: those known, and the rest set in the making (plain values only past
         this line: the llm app never sees a model instance)."""
+        if self.views_due:
+            # After the response, on a connection of its own.
+            background.start(page_views.write(), name="page views")
         return services.PageMessages(self.known, self.reader, use_cache=not self.query["refresh"])
 
     def page_data(self, messages: Mapping[int, OutfitMessage]) -> dict[str, Any]:

@@ -2,7 +2,15 @@
 
 import pytest
 
+from recommendations import page_views
+
 from .factories import token_for
+
+
+@pytest.fixture(autouse=True)
+def _page_views_of_this_test():
+    """Each test counts its own page views (they are kept in the process between flushes)."""
+    page_views.reset()
 
 
 @pytest.fixture
