@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from llm import cooldown, limits, quota
+from llm import cooldown, limits, prepared, quota
 from llm.testing import GeminiStandIn
 
 
@@ -22,8 +22,10 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache (throttles, messages), whichever backend CACHE_URL names."""
+    """Each test starts with an empty cache (throttles, messages), whichever backend CACHE_URL names,
+    and no image kept from another test's stand-in (llm.prepared)."""
     cache.clear()
+    prepared.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,9 @@
 Every name is documented once, in the README's environment table.
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import environ
 import limits
@@ -210,9 +212,56 @@ GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
 # 2.5 Flash thinks by default: slower and dearer for a 50-character sentence. -1 = dynamic.
 GEMINI_THINKING_BUDGET = env.int("GEMINI_THINKING_BUDGET", default=0)
 GEMINI_MAX_OUTPUT_TOKENS = env.int("GEMINI_MAX_OUTPUT_TOKENS", default=100)
+# The tokens an image may use: low is plenty for a one-sentence message (README: what it costs).
+GEMINI_MEDIA_RESOLUTION = env.str("GEMINI_MEDIA_RESOLUTION", default="low").strip().lower()
+if GEMINI_MEDIA_RESOLUTION not in ("low", "medium", "high", "unspecified"):
+    raise ImproperlyConfigured(
+        "GEMINI_MEDIA_RESOLUTION must be low, medium, high or unspecified, not "
+        f"{GEMINI_MEDIA_RESOLUTION!r}."
+    )
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _number(parse: Callable[..., _Number], name: str, default: _Number) -> _Number:
+    """env.int or env.float, with a line that names the setting instead of a ValueError's traceback."""
+    try:
+        return parse(name, default=default)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {env.str(name)!r}.") from None
+
+
+def _price(name: str, default: float) -> float:
+    price = _number(env.float, name, default)
+    if not 0 <= price < 1000:  # NaN too
+        raise ImproperlyConfigured(f"{name} must be US dollars per million tokens, not {price!r}.")
+    return price
+
+
+# US dollars per million tokens, for cost estimates only: Google's published Standard-tier prices
+# for gemini-2.5-flash (ai.google.dev/gemini-api/docs/pricing, as of 2026-12-06): input (text,
+# image, video) 0.30, output (thinking included) 2.50, context-cache hits 0.03.
+GEMINI_PRICE_INPUT_PER_MTOK = _price("GEMINI_PRICE_INPUT_PER_MTOK", 0.30)
+GEMINI_PRICE_OUTPUT_PER_MTOK = _price("GEMINI_PRICE_OUTPUT_PER_MTOK", 2.50)
+GEMINI_PRICE_CACHED_PER_MTOK = _price("GEMINI_PRICE_CACHED_PER_MTOK", 0.03)
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=10.0)
 LLM_IMAGE_TIMEOUT_SECONDS = env.float("LLM_IMAGE_TIMEOUT_SECONDS", default=5.0)
 LLM_IMAGE_MAX_BYTES = env.int("LLM_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+# Images are downscaled before they leave (llm.downscale): to fit this many pixels a side, refused
+# past that many pixels in all (read from the header, before decoding), within that long a decode.
+LLM_IMAGE_MAX_SIDE = _number(env.int, "LLM_IMAGE_MAX_SIDE", 768)
+LLM_IMAGE_MAX_PIXELS = _number(env.int, "LLM_IMAGE_MAX_PIXELS", 50_000_000)
+LLM_IMAGE_DECODE_TIMEOUT_SECONDS = _number(env.float, "LLM_IMAGE_DECODE_TIMEOUT_SECONDS", 2.0)
+if not 16 <= LLM_IMAGE_MAX_SIDE <= 4096:
+    raise ImproperlyConfigured(f"LLM_IMAGE_MAX_SIDE must be 16 to 4096 pixels, not {LLM_IMAGE_MAX_SIDE}.")
+if LLM_IMAGE_MAX_PIXELS < 1:
+    raise ImproperlyConfigured(f"LLM_IMAGE_MAX_PIXELS must be positive, not {LLM_IMAGE_MAX_PIXELS}.")
+if not 0 < LLM_IMAGE_DECODE_TIMEOUT_SECONDS <= 60:  # NaN too
+    raise ImproperlyConfigured(
+        "LLM_IMAGE_DECODE_TIMEOUT_SECONDS must be above 0 and at most 60, not "
+        f"{LLM_IMAGE_DECODE_TIMEOUT_SECONDS}."
+    )
 # The demo serves its own images from 127.0.0.1, so development allows loopback by default.
 LLM_IMAGE_ALLOWED_HOSTS = env.list(
     "LLM_IMAGE_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 
-from llm import gemini, images, limits, metrics, quota, store
+from llm import downscale, gemini, images, limits, metrics, prepared, quota, store
 from llm.checks import InvalidMessage, holds_secret
 from llm.cooldown import Permit, cooldown
 from llm.facts import CoordiFacts
@@ -30,7 +30,8 @@ ImageTask = asyncio.Task[tuple[images.Image | None, str]]
 def fetch_image_now(coordi: CoordiFacts, page: Page) -> ImageTask:
     """Starts this outfit's image download now, before its call has a slot: the page's downloads
     run LLM_MAX_CONCURRENCY at a time in page order (each within LLM_IMAGE_TIMEOUT_SECONDS), so a
-    second wave of calls finds its images fetched while the first was at Gemini. Never raises."""
+    second wave of calls finds its images fetched while the first was at Gemini. Each is then made
+small (llm.downscale, within LLM_IMAGE_DECODE_TIMEOUT_SECONDS). Never raises."""
     return asyncio.get_running_loop().create_task(_image_for(coordi, page))
 
 
@@ -40,7 +41,7 @@ async def make_message(
     """One outfit's call, its image being fetched by `image_task` (from fetch_image_now): what to
     store (the checked text, or the shared scope's template) and the result."""
     config = page.config
-    image_status = "none"
+    image_status, image_bytes = "none", 0
     permit = Permit.WAIT
     answer = Answer(Outcome.ERROR, detail="cancelled")
     pause = None
@@ -55,6 +56,7 @@ async def make_message(
                 answer = Answer(Outcome.RATE_LIMITED, detail="rate_limit")
             else:
                 image, image_status = await image_task
+                image_bytes = len(image.data) if image is not None else 0
                 async with asyncio.timeout_at(page.slot_deadline):
                     await held.enter_async_context(
                         limits.in_flight_limiter().slot(limit=config.max_in_flight)
@@ -82,7 +84,7 @@ async def make_message(
             cooldown().abandoned(permit)
     if pause is not None:
         await store.share_pause(pause)
-    return finish(coordi, page, answer, image=image_status)
+    return finish(coordi, page, answer, image=image_status, image_bytes=image_bytes)
 
 
 async def _call(coordi: CoordiFacts, image: images.Image | None, page: Page) -> Answer:
@@ -99,6 +101,7 @@ async def _call(coordi: CoordiFacts, image: images.Image | None, page: Page) -> 
                 timeout=config.timeout,
                 thinking_budget=config.thinking_budget,
                 max_output_tokens=config.max_output_tokens,
+                media_resolution=config.media_resolution,
             )
     except TimeoutError:
         # Gemini took longer than a call may: its verdict, as much as an error status would be.
@@ -109,37 +112,56 @@ async def _image_for(coordi: CoordiFacts, page: Page) -> tuple[images.Image | No
     if not coordi.image_url:
         return None, "none"
     config = page.config
+    # What the image is made into is part of the key: a test or a reload may change the limits.
+    key = (coordi.image_url, config.image_max_side, config.image_max_pixels)
     try:
-        # Not past the moment its call must have started: then the call goes without it.
-        async with asyncio.timeout_at(page.slot_deadline):
-            await page.image_slots.acquire()
-    except TimeoutError:
-        return None, "no_slot"
-    try:
-        image = await images.fetch_image(
-            coordi.image_url,
-            timeout=config.image_timeout,
-            max_bytes=config.image_max_bytes,
-            allowed_hosts=config.image_allowed_hosts,
-        )
+        image, reused = await prepared.ready_image(key, lambda: _prepare(coordi.image_url or "", page))
     except images.ImageUnavailable as error:
         reason = error.reason
     except Exception as error:  # noqa: BLE001 - a message without its image beats none
         reason = f"error:{type(error).__name__}"
     else:
+        metrics.IMAGES.labels(result="reused" if reused else "made").inc()
         return image, "sent"
-    finally:
-        page.image_slots.release()
+    metrics.IMAGES.labels(result=reason.split(":", 1)[0]).inc()
     # The URL's path and query may be signed: log the reason and the coordi only.
     logger.debug("llm image skipped coordi=%s reason=%s", coordi.id, reason,
                  extra={"coordi_id": coordi.id, "image_status": reason})
     return None, reason
 
 
+async def _prepare(url: str, page: Page) -> images.Image:
+    """Downloads and downscales the image at `url` within this page's bounds (its image slots, the
+    download's and the decode's timeouts), or raises ImageUnavailable."""
+    config = page.config
+    try:
+        # Not past the moment its call must have started: then the call goes without it.
+        async with asyncio.timeout_at(page.slot_deadline):
+            await page.image_slots.acquire()
+    except TimeoutError:
+        raise images.ImageUnavailable("no_slot") from None
+    try:
+        downloaded = await images.fetch_image(
+            url,
+            timeout=config.image_timeout,
+            max_bytes=config.image_max_bytes,
+            allowed_hosts=config.image_allowed_hosts,
+        )
+    finally:
+        page.image_slots.release()
+    return await downscale.make_small(
+        downloaded,
+        max_side=config.image_max_side,
+        max_pixels=config.image_max_pixels,
+        timeout=config.image_decode_timeout,
+    )
+
+
 def finish(
-    coordi: CoordiFacts, page: Page, answer: Answer, *, image: str = "none"
+    coordi: CoordiFacts, page: Page, answer: Answer, *, image: str = "none", image_bytes: int = 0
 ) -> tuple[str | None, MessageResult]:
-    """Checks the answer, logs and counts the attempt once; returns what to store and the result."""
+    """Checks the answer, logs and counts the attempt once (its tokens too); returns what to store
+    and the result."""
     config, user = page.config, page.user
     stored = None
     outcome, detail = answer.outcome, answer.detail
@@ -163,8 +185,11 @@ def finish(
         scope=config.scope.name,
         sent=answer.reached,
         verdict=answer.verdict,
+        usage=answer.usage,
+        image_bytes=image_bytes if answer.reached else 0,
     )
     metrics.record(outcome=outcome.value, latency_ms=latency_ms)
+    metrics.record_usage(answer.usage, image_bytes=result.image_bytes, prices=config.prices)
     logger.info(
         "llm message coordi=%s user=%s outcome=%s latency_ms=%d image=%s detail=%s",
         coordi.id, user.id, outcome.value, latency_ms, image, detail or "-",

@@ -23,10 +23,14 @@ MAX_REDIRECTS = 3
 
 @dataclass(frozen=True, slots=True)
 class Image:
-    """Downloaded image bytes and the MIME type their signature says they are."""
+    """Image bytes and the MIME type their signature says they are; after llm.downscale, also their
+    pixel size and how many bytes the download had (0 when unknown)."""
 
     data: bytes = field(repr=False)
     mime_type: str
+    width: int = 0
+    height: int = 0
+    original_bytes: int = 0
 
 
 class ImageUnavailable(Exception):

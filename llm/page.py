@@ -22,7 +22,8 @@ from llm.results import MessageResult, Outcome
 class Page:
     """Bounds, each measured from `started`: a call waits for its slots until `slot_deadline`
     (LLM_TIMEOUT_SECONDS; then it gives up without having asked Gemini), its image download gets
-    LLM_IMAGE_TIMEOUT_SECONDS, and the Gemini call itself LLM_TIMEOUT_SECONDS from the moment it is
+    LLM_IMAGE_TIMEOUT_SECONDS and its downscaling LLM_IMAGE_DECODE_TIMEOUT_SECONDS, and the Gemini
+    call itself LLM_TIMEOUT_SECONDS from the moment it is
     sent. So every message is settled by `finish_by`, which is also how long others wait for it.
     """
 

@@ -16,7 +16,7 @@ wire: Gemini's request and answer formats, and the behaviours; images: the image
 server: GeminiStandIn itself; asgi: what the two endpoints share.
 """
 
-from .images import ImageHit, ImageRoute
+from .images import ImageHit, ImageRoute, phone_photo, picture
 from .server import GeminiStandIn
 from .wire import KINDS, Behaviour, RecordedImage, RecordedRequest
 
@@ -28,4 +28,6 @@ __all__ = [
     "ImageRoute",
     "RecordedImage",
     "RecordedRequest",
+    "phone_photo",
+    "picture",
 ]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import random
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+import PIL.Image
 
 from .asgi import read_body, send_raw, set_on_disconnect, wait_for_disconnect
 
@@ -126,3 +130,26 @@ class ImageHost:
 def _chunk(route: ImageRoute, offset: int, length: int) -> bytes:
     head = route.body[offset:offset + length]
     return head + bytes(length - len(head))
+
+
+def picture(width: int = 8, height: int = 8, *, format: str = "JPEG", color: str = "teal",
+            **save: Any) -> bytes:
+    """A real, decodable image of one colour, as `format` (Pillow's name), saved with `save`
+    (`alpha=True`: a transparent PNG or WebP)."""
+    mode = "RGBA" if format in ("PNG", "WEBP") and save.pop("alpha", False) else "RGB"
+    out = io.BytesIO()
+    PIL.Image.new(mode, (width, height), color).save(out, format, **save)
+    return out.getvalue()
+
+
+def phone_photo(width: int = 3024, height: int = 4032, *, seed: int = 0, quality: int = 95) -> bytes:
+    """A JPEG as heavy as a phone's: smooth colour fields under sensor-like noise. At the default
+    12 MP and quality 95 it is about 5.0 MB (under the default LLM_IMAGE_MAX_BYTES)."""
+    rng = random.Random(seed)
+    coarse = (max(1, width // 32), max(1, height // 32))
+    fields = PIL.Image.frombytes("RGB", coarse, rng.randbytes(coarse[0] * coarse[1] * 3))
+    fields = fields.resize((width, height), PIL.Image.Resampling.BICUBIC)
+    noise = PIL.Image.effect_noise((width, height), 20).convert("RGB")
+    out = io.BytesIO()
+    PIL.Image.blend(fields, noise, 0.2).save(out, "JPEG", quality=quality)
+    return out.getvalue()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import PIL.Image
 
 _GENERATE_PATH = re.compile(r"^/(v1|v1beta)/models/([^/:]+):generateContent$")
 _NAME_LINE = re.compile(r"^name: ?(.*)$", re.MULTILINE)
@@ -26,13 +30,16 @@ class Behaviour:
     parts), block_reason (promptFeedback.blockReason), garbage (a non-JSON 200), empty (a STOP
     candidate with no parts). `delay` is added to the server's latency. With rate_limited,
     overloaded and error, `text` replaces the error's message; `retry_delay` (seconds) adds Google's
-    RetryInfo detail to a 429 or 503, as Gemini's quota errors carry it.
+    RetryInfo detail to a 429 or 503, as Gemini's quota errors carry it. `usage` replaces fields of
+    the answer's usageMetadata (e.g. {"thoughtsTokenCount": 12}); otherwise it is counted by
+    `usage_for`.
     """
 
     kind: str = "ok"
     delay: float = 0.0
     text: str | None = None
     retry_delay: float | None = None
+    usage: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -45,6 +52,9 @@ class RecordedImage:
 
     mime_type: str
     data: bytes
+    # Its pixel size as Pillow reads it; None when the bytes are not a readable image.
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +125,13 @@ def _record(
                 texts.append(part["text"])
             inline = part.get("inlineData") or part.get("inline_data")
             if inline:
+                data = _b64decode(inline.get("data") or "")
+                width, height = _pixel_size(data)
                 images.append(RecordedImage(
                     mime_type=inline.get("mimeType") or inline.get("mime_type") or "",
-                    data=_b64decode(inline.get("data") or ""),
+                    data=data,
+                    width=width,
+                    height=height,
                 ))
     system = payload.get("systemInstruction") or payload.get("system_instruction") or {}
     system_text = "\n".join(p.get("text", "") for p in system.get("parts") or [])
@@ -132,6 +146,14 @@ def _record(
         headers=headers,
         body=payload,
     )
+
+
+def _pixel_size(data: bytes) -> tuple[int | None, int | None]:
+    try:
+        with PIL.Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (OSError, ValueError, PIL.Image.DecompressionBombError):
+        return None, None
 
 
 def _b64decode(data: str) -> bytes:
@@ -150,8 +172,6 @@ def _query_key(query_string: bytes) -> str | None:
 
 def answer(behaviour: Behaviour, record: RecordedRequest) -> tuple[int, dict[str, Any] | bytes]:
     """The status and body Gemini would send; bytes for a body that is not JSON."""
-    usage = {"promptTokenCount": 57, "candidatesTokenCount": 14, "totalTokenCount": 71,
-             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 57}]}
     kind = behaviour.kind
     if kind == "rate_limited":
         return 429, google_error(
@@ -171,6 +191,8 @@ def answer(behaviour: Behaviour, record: RecordedRequest) -> tuple[int, dict[str
         )
     if kind == "garbage":
         return 200, b"<html><body>502 Bad Gateway (upstream hiccup)</body></html>"
+    if kind in ("safety", "block_reason"):
+        usage = usage_for(record, "", behaviour)
     if kind == "block_reason":
         return 200, {
             "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": [
@@ -192,10 +214,49 @@ def answer(behaviour: Behaviour, record: RecordedRequest) -> tuple[int, dict[str
     return 200, {
         "candidates": [{"content": {"parts": parts, "role": "model"}, "finishReason": "STOP",
                         "index": 0}],
-        "usageMetadata": usage,
+        "usageMetadata": usage_for(record, "".join(part["text"] for part in parts), behaviour),
         "modelVersion": record.model,
         "responseId": f"standin-{id(record):x}",
     }
+
+
+# Tokens per image by the request's mediaResolution, for Gemini 2.5 as Google documents it: low and
+# medium cap an image at a fixed count; otherwise an image up to 384 px a side costs 258 tokens and a
+# larger one 258 per 768 × 768 tile.
+_IMAGE_TOKENS = {"MEDIA_RESOLUTION_LOW": 64, "MEDIA_RESOLUTION_MEDIUM": 256}
+TILE_TOKENS, TILE_SIDE, SMALL_SIDE = 258, 768, 384
+
+
+def image_tokens(width: int | None, height: int | None, media_resolution: str | None) -> int:
+    """The tokens one image costs, as the stand-in counts them (mirroring Google's rules)."""
+    if media_resolution in _IMAGE_TOKENS:
+        return _IMAGE_TOKENS[media_resolution]
+    if not width or not height or (width <= SMALL_SIDE and height <= SMALL_SIDE):
+        return TILE_TOKENS
+    return math.ceil(width / TILE_SIDE) * math.ceil(height / TILE_SIDE) * TILE_TOKENS
+
+
+def text_tokens(text: str) -> int:
+    """About four bytes of UTF-8 a token (Google: about four characters of English)."""
+    return math.ceil(len(text.encode()) / 4)
+
+
+def usage_for(record: RecordedRequest, output: str, behaviour: Behaviour) -> dict[str, Any]:
+    """usageMetadata for this request and answer, with `behaviour.usage` laid over it."""
+    text = text_tokens(record.system_instruction) + text_tokens(record.prompt)
+    resolution = record.generation_config.get("mediaResolution")
+    image = sum(image_tokens(i.width, i.height, resolution) for i in record.images)
+    candidates = text_tokens(output)
+    usage: dict[str, Any] = {
+        "promptTokenCount": text + image,
+        "candidatesTokenCount": candidates,
+        "totalTokenCount": text + image + candidates,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": text}]
+        + ([{"modality": "IMAGE", "tokenCount": image}] if record.images else []),
+    }
+    if not output:
+        del usage["candidatesTokenCount"]  # as Gemini leaves it out when nothing was written
+    return {**usage, **(behaviour.usage or {})}
 
 
 def _message_for(record: RecordedRequest) -> str:

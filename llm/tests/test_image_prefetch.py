@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from llm.service import generate_message_results
-from llm.testing import ImageRoute
+from llm.testing import ImageRoute, picture
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PNG = picture(format="PNG")
 
 
 def test_every_image_is_fetched_while_the_first_call_still_holds_the_only_slot(
@@ -35,7 +35,7 @@ def test_every_image_is_fetched_while_the_first_call_still_holds_the_only_slot(
     # All three images were downloaded while one call, alone in its slot, was at Gemini.
     assert fetched_meanwhile and held_meanwhile == 1
     assert [(r.outcome, r.image_status) for r in results] == [("ok", "sent")] * 3
-    assert all(len(request.images) == 1 and request.images[0].data == PNG for request in standin.requests)
+    assert [[image.mime_type for image in r.images] for r in standin.requests] == [["image/jpeg"]] * 3
     assert len(standin.image_hits) == 3  # each image fetched once
 
 

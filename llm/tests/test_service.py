@@ -19,9 +19,9 @@ from llm.service import (
     generate_messages,
     reset,
 )
-from llm.testing import Behaviour, ImageRoute
+from llm.testing import Behaviour, ImageRoute, picture
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+PNG = picture(40, 30, format="PNG")
 
 
 def thinking_budget(config: dict) -> int | None:
@@ -72,8 +72,8 @@ def test_thinking_budget_follows_the_setting(standin, run, make_coordi, user, se
     assert thinking_budget(standin.requests[0].generation_config) == 128
 
 
-def test_the_image_arrives_intact_with_its_sniffed_type(standin, run, make_coordi, user):
-    # The server lies about the type; the bytes say PNG.
+def test_the_image_is_typed_by_its_bytes_and_arrives_as_a_jpeg_of_its_size(standin, run, make_coordi, user):
+    # The server lies about the type; the bytes say PNG, and Pillow reads them as one.
     url = standin.add_image("look.png", ImageRoute(body=PNG, content_type="text/plain"))
 
     [result] = run(generate_message_results([make_coordi(image_url=url)], user))
@@ -81,8 +81,9 @@ def test_the_image_arrives_intact_with_its_sniffed_type(standin, run, make_coord
     assert result.outcome == "ok" and result.image_status == "sent"
     [request] = standin.requests
     [image] = request.images
-    assert image.mime_type == "image/png"
-    assert image.data == PNG
+    assert image.mime_type == "image/jpeg" and image.data.startswith(b"\xff\xd8\xff")
+    assert (image.width, image.height) == (40, 30)
+    assert result.image_bytes == len(image.data)
 
 
 def test_english_messages(standin, run, make_coordi, user, settings):

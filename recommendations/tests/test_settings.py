@@ -41,8 +41,13 @@ def test_debug_off_starts_with_a_real_key():
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("LLM_RATE_LIMIT", "lots"), ("LLM_MESSAGE_SCOPE", "everyone")]
-)
+    ("name", "value"),
+    [("LLM_RATE_LIMIT", "lots"), ("LLM_MESSAGE_SCOPE", "everyone"), ("GEMINI_MEDIA_RESOLUTION", "huge"),
+     ("GEMINI_PRICE_INPUT_PER_MTOK", "-1"), ("GEMINI_PRICE_OUTPUT_PER_MTOK", "nan"),
+     ("GEMINI_PRICE_CACHED_PER_MTOK", "cheap"), ("LLM_IMAGE_MAX_SIDE", "8"),
+     ("LLM_IMAGE_MAX_SIDE", "5000"), ("LLM_IMAGE_MAX_SIDE", "big"), ("LLM_IMAGE_MAX_PIXELS", "0"),
+     ("LLM_IMAGE_DECODE_TIMEOUT_SECONDS", "0"), ("LLM_IMAGE_DECODE_TIMEOUT_SECONDS", "nan")],
+)  # fmt: skip
 def test_a_malformed_llm_setting_stops_the_start_with_one_line(name, value):
     result = load_settings(**{name: value})
 
