@@ -45,7 +45,7 @@ class UserScope:
     name = "user"
 
     def key(self, coordi: CoordiFacts, user: UserFacts, *, model: str, language: str) -> str:
-        varies = (coordi.version, coordi.image_url, language, user.name, user.gender)
+        varies = (coordi.version, coordi.image_url, coordi.items, language, user.name, user.gender)
         return _key(f"llm_message:{coordi.id}:{user.id}", varies, model=model)
 
     def prompt(self, coordi: CoordiFacts, user: UserFacts, *, language: str) -> Prompt:
@@ -63,7 +63,7 @@ class SharedScope:
 
     def key(self, coordi: CoordiFacts, user: UserFacts, *, model: str, language: str) -> str:
         # Not the reader's id or name: every reader of this gender shares the message.
-        varies = (coordi.version, coordi.image_url, language)
+        varies = (coordi.version, coordi.image_url, coordi.items, language)
         return _key(f"llm_message_shared:{coordi.id}:{user.gender}", varies, model=model)
 
     def prompt(self, coordi: CoordiFacts, user: UserFacts, *, language: str) -> Prompt:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from llm.facts import CoordiFacts, UserFacts
+from llm.facts import CoordiFacts, ItemFacts, UserFacts
 
 from .models import (
     Coordi,
@@ -63,6 +63,9 @@ class Outfit:
             description=self.description,
             image_url=self.image_url,
             version=self.updated_at.isoformat(),
+            items=tuple(
+                ItemFacts(category=item.category, brand=item.brand, name=item.name) for item in self.items
+            ),
         )
 
     def for_user(self, *, favorited: Collection[int], saved: Collection[int]) -> "Outfit":

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from llm.checks import InvalidMessage
-from llm.facts import CoordiFacts, UserFacts
+from llm.facts import CoordiFacts, ItemFacts, UserFacts
 from llm.scopes import SCOPES
 
 READER = UserFacts(id=7, name="민지", gender="female")
@@ -24,6 +24,7 @@ def key(scope: str, *, coordi: CoordiFacts = OUTFIT, user: UserFacts = READER, m
 CHANGES: dict[str, dict[str, Any]] = {
     "outfit version": {"coordi": replace(OUTFIT, version="v2")},
     "outfit image": {"coordi": replace(OUTFIT, image_url="http://img.test/2.jpg")},
+    "outfit items": {"coordi": replace(OUTFIT, items=(ItemFacts("top", "Zara", "Knit"),))},
     "another outfit": {"coordi": replace(OUTFIT, id=43)},
     "language": {"language": "en"},
     "model": {"model": "m2"},

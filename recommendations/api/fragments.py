@@ -26,7 +26,7 @@ from .serializers import OutfitSerializer
 logger = logging.getLogger(__name__)
 
 # Part of every key: bump it when a fragment's shape changes, and old fragments are never read.
-FRAGMENT_SCHEMA = 3
+FRAGMENT_SCHEMA = 4  # 4: the facts carry the items (CoordiFacts.items)
 
 Fragment = dict  # {"json": <the outfit's catalogue JSON>, "facts": <its CoordiFacts, for the messages>}
 

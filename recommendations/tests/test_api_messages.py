@@ -6,20 +6,16 @@ from django.db import connection
 from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 
-from llm.testing import Behaviour, ImageRoute
+from llm.testing import Behaviour, ImageRoute, picture
 from recommendations import background
-from recommendations.models import CoordiImage
+from recommendations.models import CoordiImage, CoordiItem
 
-from .factories import make_coordi, make_user
+from .factories import make_coordi, make_item, make_user
 
 URL = "/api/recommendations"
 pytestmark = pytest.mark.django_db
 
-# The smallest valid PNG: a signature the image fetcher sniffs, and bytes the stand-in decodes.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4e80000000049454e44ae426082"
-)
+PNG = picture(12, 16, format="PNG")
 
 
 @pytest.fixture
@@ -51,6 +47,27 @@ def test_every_outfit_gets_its_message_written_from_its_facts(client, auth, stan
         assert "street" in prompt and "winter" in prompt
 
 
+def test_the_items_reach_the_prompt_in_order_and_their_prices_never(client, auth, standin):
+    coordi = make_coordi(items=0, description="주말 나들이 룩 #니트 #에디터_김하늘 #모노신상")
+    for position, (category, name, price) in enumerate(
+        [("outer", "울 블레이저", 129000), ("top", "코튼 셔츠", 49000), ("bottom", "와이드 슬랙스", 69000)]
+    ):
+        item = make_item(category=category, name=name, brand="모노", price=price)
+        CoordiItem.objects.create(coordi=coordi, item=item, position=position)
+
+    outfits(client, auth)
+
+    [request] = standin.requests
+    listed = [
+        "- 아우터 (outer): 모노 울 블레이저",
+        "- 상의 (top): 모노 코튼 셔츠",
+        "- 하의 (bottom): 모노 와이드 슬랙스",
+    ]
+    assert "\n".join(["items:", *listed, "</data>"]) in request.prompt
+    assert "description: 주말 나들이 룩 #니트\n" in request.prompt
+    assert not any(str(price) in request.prompt for price in (129000, 49000, 69000, "129,000"))
+
+
 def test_the_main_image_goes_to_gemini(client, auth, standin):
     coordi = make_coordi(images=1, main_image=0)
     url = standin.add_image("main.png", ImageRoute(body=PNG, content_type="image/png"))
@@ -60,8 +77,8 @@ def test_the_main_image_goes_to_gemini(client, auth, standin):
 
     [request] = standin.requests
     [image] = request.images
-    assert image.data == PNG
-    assert image.mime_type == "image/png"
+    # Re-encoded on its way (llm.downscale), at its own size.
+    assert (image.mime_type, image.width, image.height) == ("image/jpeg", 12, 16)
 
 
 def test_one_outfits_failure_costs_only_that_outfits_message(client, auth, standin):
