@@ -48,4 +48,5 @@ mutation: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.costs
 	$(BIN)/python -m bench.production
