@@ -40,6 +40,15 @@ class Category(models.TextChoices):
     OUTER = "outer", "Outer"
 
 
+def in_vocabulary(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    """The database refuses a value outside the vocabulary, whatever wrote it (a save, an import,
+    raw SQL): the API serves these values to clients that know no others."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__in": choices.values}), name=name,
+        violation_error_message=f"{field} must be one of {', '.join(choices.values)}.",
+    )  # fmt: skip
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -92,6 +101,7 @@ class User(AbstractBaseUser, PermissionsMixin):
                 Lower("email"), name="user_email_unique_ignoring_case",
                 violation_error_message="A user with this email address already exists.",
             ),
+            in_vocabulary("gender", Gender, "user_gender_in_vocabulary"),
         ]  # fmt: skip
 
     def __str__(self) -> str:
@@ -116,6 +126,13 @@ class Coordi(models.Model):
     style = models.CharField(max_length=10, choices=Style.choices)
     gender = models.CharField(max_length=10, choices=Gender.choices)
     description = models.TextField(blank=True)
+    # Where the outfit came from, for one imported (manage.py import_catalogue): the replaced
+    # service's id (19 digits, too large for a JavaScript number, so never the API's id) and page.
+    # NULL for outfits made here (unique otherwise).
+    source_id = models.CharField(
+        max_length=40, unique=True, null=True, blank=True, help_text="The id in the imported export."
+    )
+    detail_url = models.URLField(max_length=500, blank=True, help_text="The outfit's page at its source.")
     items: "models.ManyToManyField[Item, CoordiItem]" = models.ManyToManyField(
         "Item", through="CoordiItem", related_name="coordis"
     )
@@ -130,6 +147,11 @@ class Coordi(models.Model):
         indexes = [
             # The default recommender: one gender, newest first.
             models.Index(fields=["gender", "-created_at", "-id"], name="coordi_gender_newest"),
+        ]
+        constraints = [
+            in_vocabulary("gender", Gender, "coordi_gender_in_vocabulary"),
+            in_vocabulary("season", Season, "coordi_season_in_vocabulary"),
+            in_vocabulary("style", Style, "coordi_style_in_vocabulary"),
         ]
 
     def __str__(self) -> str:
@@ -163,9 +185,14 @@ class Item(models.Model):
     brand = models.CharField(max_length=100)
     price = models.PositiveIntegerField(help_text="In won.")
     purchase_url = models.URLField(max_length=500)
+    # NULL for items made here (unique otherwise).
+    source_id = models.CharField(
+        max_length=40, unique=True, null=True, blank=True, help_text="The id in the imported export."
+    )
 
     class Meta:
         ordering = ["id"]
+        constraints = [in_vocabulary("category", Category, "item_category_in_vocabulary")]
 
     def __str__(self) -> str:
         return f"{self.brand} {self.name}"
@@ -200,12 +227,15 @@ class CoordiItem(models.Model):
         return f"{self.coordi_id} → {self.item_id}"
 
 
+class InteractionAction(models.TextChoices):
+    LIKE = "like", "Like"
+    SKIP = "skip", "Skip"
+
+
 class UserCoordiInteraction(models.Model):
     """A user's verdict on a coordi: liked (a favourite) or skipped; one per user and coordi."""
 
-    class Action(models.TextChoices):
-        LIKE = "like", "Like"
-        SKIP = "skip", "Skip"
+    Action = InteractionAction
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="coordi_interactions")
     coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="interactions")
@@ -215,6 +245,7 @@ class UserCoordiInteraction(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "coordi"], name="one_interaction_per_user_coordi"),
+            in_vocabulary("action", InteractionAction, "interaction_action_in_vocabulary"),
         ]
 
     def __str__(self) -> str:
