@@ -76,7 +76,7 @@ class CoordiAdmin(admin.ModelAdmin):
     ]
     list_filter = ["gender", "style", "season"]
     list_per_page = 50
-    search_fields = ["description"]
+    search_fields = ["description", "=source_id"]
     date_hierarchy = "created_at"
     inlines = [CoordiImageInline, CoordiItemInline]
     readonly_fields = ["latest_messages"]
@@ -162,7 +162,7 @@ class ItemImageInline(admin.TabularInline):
 class ItemAdmin(admin.ModelAdmin):
     list_display = ["id", "brand", "name", "category", "price"]
     list_filter = ["category", "brand"]
-    search_fields = ["name", "brand"]
+    search_fields = ["name", "brand", "=source_id"]
     inlines = [ItemImageInline]
 
 
