@@ -423,3 +423,22 @@ def test_rows_outside_the_vocabulary_stop_the_migration_naming_them_and_keep_the
     finally:
         Coordi7.objects.filter(pk=bad.pk).delete()
         call_command("migrate", verbosity=0)
+
+
+class Terminal(StringIO):
+    """A stderr that says it is a terminal, so the command draws its bar."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_is_drawn_on_a_terminals_stderr_only():
+    out, err = StringIO(), Terminal()
+    call_command("import_catalogue", str(EXPORT), stdout=out, stderr=err)
+
+    assert "outfits: 100%" in err.getvalue() and "3/3" in err.getvalue()
+    assert "\r" not in out.getvalue()
+    _, plain = run()  # not a terminal: the malformed row's line alone
+    assert plain.splitlines() == [
+        "skipped row 3 (outfit_id 1438118102159533782): image_url is not an http(s) URL"
+    ]

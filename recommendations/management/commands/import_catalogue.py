@@ -75,8 +75,8 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
 
     def _write(self, export: Export) -> Written:
-        with tqdm(total=len(export.outfits), desc="outfits", unit="", file=_Stream(self.stderr),
-                  disable=None, leave=False) as bar:  # fmt: skip
+        with tqdm(total=len(export.outfits), desc="outfits", unit=" outfits", file=_Stream(self.stderr),
+                  disable=None) as bar:  # fmt: skip
             return write_catalogue(export, batch_size=BATCH_SIZE, progress=bar.update)
 
 
