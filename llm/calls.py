@@ -112,8 +112,10 @@ async def _image_for(coordi: CoordiFacts, page: Page) -> tuple[images.Image | No
     if not coordi.image_url:
         return None, "none"
     config = page.config
-    # What the image is made into is part of the key: a test or a reload may change the limits.
-    key = (coordi.image_url, config.image_max_side, config.image_max_pixels)
+    # The limits it was fetched and made under are part of the key: a reload may change them, and an
+    # image fetched from a host allowed then must not be reused once that host no longer is.
+    key = (coordi.image_url, config.image_max_side, config.image_max_pixels, config.image_max_bytes,
+           config.image_allowed_hosts)  # fmt: skip
     try:
         image, reused = await prepared.ready_image(key, lambda: _prepare(coordi.image_url or "", page))
     except images.ImageUnavailable as error:

@@ -67,6 +67,19 @@ def test_an_image_made_smaller_another_way_is_made_again(standin, run, make_coor
     assert [(r.images[0].width, r.images[0].height) for r in standin.requests] == [(400, 200), (100, 50)]
 
 
+def test_an_image_from_a_host_no_longer_allowed_is_not_reused(standin, run, make_coordi, user, settings):
+    url = standin.add_image("local.png", ImageRoute(body=picture(format="PNG")))
+    outfit = make_coordi(image_url=url)
+
+    [allowed] = run(generate_message_results([outfit], user))
+    settings.LLM_IMAGE_ALLOWED_HOSTS = []  # the stand-in's loopback address is refused again
+    [refused] = run(generate_message_results([outfit], OTHER_READER))
+
+    assert allowed.image_status == "sent"
+    assert refused.image_status not in ("sent", "none")
+    assert [len(r.images) for r in standin.requests] == [1, 0]
+
+
 IMAGE = Image(data=b"jpeg", mime_type="image/jpeg", width=1, height=1)
 
 
