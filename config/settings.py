@@ -251,7 +251,7 @@ LLM_IMAGE_MAX_BYTES = env.int("LLM_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
 # Images are downscaled before they leave (llm.downscale): to fit this many pixels a side, refused
 # past that many pixels in all (read from the header, before decoding), within that long a decode.
 LLM_IMAGE_MAX_SIDE = _number(env.int, "LLM_IMAGE_MAX_SIDE", 768)
-LLM_IMAGE_MAX_PIXELS = _number(env.int, "LLM_IMAGE_MAX_PIXELS", 50_000_000)
+LLM_IMAGE_MAX_PIXELS = _number(env.int, "LLM_IMAGE_MAX_PIXELS", 24_000_000)
 LLM_IMAGE_DECODE_TIMEOUT_SECONDS = _number(env.float, "LLM_IMAGE_DECODE_TIMEOUT_SECONDS", 2.0)
 if not 16 <= LLM_IMAGE_MAX_SIDE <= 4096:
     raise ImproperlyConfigured(f"LLM_IMAGE_MAX_SIDE must be 16 to 4096 pixels, not {LLM_IMAGE_MAX_SIDE}.")

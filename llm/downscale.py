@@ -60,15 +60,20 @@ def downscale(image: Image, *, max_side: int, max_pixels: int) -> Image:
                 # JPEG decodes straight to a 1/2, 1/4 or 1/8 scale: a phone photo never exists at
                 # full size in memory.
                 opened.draft("RGB", (max_side, max_side))
-            # The first frame of an animation; upright, as the camera meant it.
-            upright = PIL.ImageOps.exif_transpose(opened)
+            # A palette resizes by nearest pixel only: into colours first (the one full-size copy).
+            picture = opened.convert("RGBA") if opened.mode in ("P", "PA", "1") else opened
+            # Made small first (in place; the first frame of an animation), so that turning it upright
+            # and flattening it copy the small image, never the full-size one.
+            picture.thumbnail((max_side, max_side), PIL.Image.Resampling.LANCZOS)
+            upright = PIL.ImageOps.exif_transpose(picture)
             flat = _on_white(upright)
+    except ImageUnavailable:
+        raise
     except PIL.Image.DecompressionBombError:
         raise ImageUnavailable("too_many_pixels") from None
-    except (OSError, ValueError, SyntaxError, EOFError):
-        # Pillow's ways of saying the bytes are not a whole image of a known kind.
+    except Exception:  # noqa: BLE001 - Pillow's ways (OSError, SyntaxError, struct.error from a bad
+        # EXIF block, ...) of saying the bytes are not a whole image of a known kind
         raise ImageUnavailable("undecodable") from None
-    flat.thumbnail((max_side, max_side), PIL.Image.Resampling.LANCZOS)
     out = io.BytesIO()
     flat.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return Image(

@@ -179,12 +179,15 @@ def read_usage(metadata: types.GenerateContentResponseUsageMetadata | None) -> U
         for detail in metadata.prompt_tokens_details or []
         if _name(detail.modality) == "IMAGE"
     )
+    # Counts are never negative and the parts never exceed the whole, whatever the answer says:
+    # a negative cost would fail the metric (and the page with it) and the row's unsigned columns.
+    total = max(metadata.prompt_token_count or 0, 0)
     return Usage(
-        input=metadata.prompt_token_count or 0,
-        output=metadata.candidates_token_count or 0,
-        thinking=metadata.thoughts_token_count or 0,
-        cached=metadata.cached_content_token_count or 0,
-        image=image,
+        input=total,
+        output=max(metadata.candidates_token_count or 0, 0),
+        thinking=max(metadata.thoughts_token_count or 0, 0),
+        cached=min(max(metadata.cached_content_token_count or 0, 0), total),
+        image=min(max(image, 0), total),
     )
 
 

@@ -3,7 +3,9 @@
 Counted in memory by each process and added to PageViews at most every FLUSH_SECONDS, by work of
 its own (its own connection, after the response), so a page costs no query for it; the ASGI
 lifespan's shutdown writes what is left. `views = views + n`, so processes never overwrite each
-other. A crash loses at most FLUSH_SECONDS of counts: a denominator, not a user's data.
+other. Counts are written when a page comes FLUSH_SECONDS or more after the last write (an idle process
+writes at shutdown; under WSGI, whose requests cannot outlive their response, only there). A crash
+loses the counts since the last write: a denominator, not a user's data.
 """
 
 from __future__ import annotations
@@ -24,29 +26,35 @@ from .models import PageViews
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 10.0
+# A caller told to write that has not finished within this (its request failed before it started
+# the write, or its client left first) no longer holds the counts back from the next caller.
+STALE_FLUSH_SECONDS = 60.0
 
 _lock = threading.Lock()
 _counts: collections.Counter[datetime.date] = collections.Counter()
 _flushed_at = time.monotonic()
-_flushing = False
+_flushing_since: float | None = None  # when the caller now writing was told to
 
 
 def count(*, can_flush: bool = True) -> bool:
     """One page served now; True when this caller is to write the counts (then call `flush`).
     `can_flush`: whether the caller can run a flush after its response (under ASGI); if not, the
     counts wait for a caller who can."""
-    global _flushing
+    global _flushing_since
     with _lock:
         _counts[timezone.now().astimezone(datetime.UTC).date()] += 1
-        due = can_flush and not _flushing and time.monotonic() - _flushed_at >= FLUSH_SECONDS
-        _flushing = _flushing or due
+        now = time.monotonic()
+        writing = _flushing_since is not None and now - _flushing_since < STALE_FLUSH_SECONDS
+        due = can_flush and not writing and now - _flushed_at >= FLUSH_SECONDS
+        if due:
+            _flushing_since = now
         return due
 
 
 def flush() -> int:
     """Adds the counts to PageViews (run in a thread hop that releases its connection); returns the
     views written. A database that fails keeps them for the next flush."""
-    global _flushing, _flushed_at
+    global _flushing_since, _flushed_at
     with _lock:
         left = dict(_counts)
         _counts.clear()
@@ -61,7 +69,7 @@ def flush() -> int:
             _counts.update(left)
     finally:
         with _lock:
-            _flushing, _flushed_at = False, time.monotonic()
+            _flushing_since, _flushed_at = None, time.monotonic()
     return written
 
 
@@ -88,7 +96,7 @@ def pending() -> int:
 
 def reset() -> None:
     """Forgets the counts not written and when they were last written (tests)."""
-    global _flushing, _flushed_at
+    global _flushing_since, _flushed_at
     with _lock:
         _counts.clear()
-        _flushing, _flushed_at = False, time.monotonic()
+        _flushing_since, _flushed_at = None, time.monotonic()

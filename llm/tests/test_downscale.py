@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import threading
 
@@ -36,7 +35,7 @@ def pixel(data: bytes, x: int, y: int) -> tuple[int, int, int]:
         return red, green, blue
 
 
-def small(data: bytes, *, max_side: int = 768, max_pixels: int = 50_000_000) -> Image:
+def small(data: bytes, *, max_side: int = 768, max_pixels: int = 24_000_000) -> Image:
     return downscale.downscale(Image(data=data, mime_type="image/jpeg"), max_side=max_side,
                                max_pixels=max_pixels)
 
@@ -216,6 +215,21 @@ def test_the_decode_limits_are_settings(settings):
 
 
 def test_every_refusal_is_an_image_unavailable_with_a_short_reason():
-    assert asyncio.iscoroutinefunction(downscale.make_small)
     for data in (b"", b"\xff\xd8\xff", b"GIF89a" + b"\x00" * 20, b"RIFF\x00\x00\x00\x00WEBP"):
         assert refusal(data) == "undecodable"
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning", "ignore:Tag data larger:UserWarning")
+@pytest.mark.parametrize(
+    "exif",
+    [b"Exif\x00\x00II*\x00\x08\x00\x00\x00\xff\xff",
+     b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\xff\xff\xff\x7f\x08\x00\x00\x00"],
+    ids=["truncated", "orientation-past-the-end"],
+)  # fmt: skip
+def test_a_corrupt_exif_block_costs_the_image_nothing(exif):
+    out = io.BytesIO()
+    PIL.Image.new("RGB", (40, 30), "red").save(out, "JPEG", exif=exif)
+
+    made = small(out.getvalue())
+
+    assert (made.width, made.height) == (40, 30)

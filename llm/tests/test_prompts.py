@@ -158,10 +158,6 @@ def test_the_description_is_sent_cleaned_and_the_items_brands_are_not_promoted()
     assert "모델, 에디터" in prompt.system
 
 
-def test_prices_are_not_facts():
-    assert "price" not in ItemFacts.__slots__
-
-
 def test_the_readmes_example_is_the_prompt_the_code_builds():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     example = readme[readme.index("<!-- prompt-example"):readme.index("<!-- /prompt-example -->")]

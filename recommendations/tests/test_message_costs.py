@@ -100,6 +100,22 @@ def test_the_stand_ins_own_count_reaches_the_row(client, standin):
 
 
 @pytest.mark.django_db
+def test_usage_that_does_not_add_up_is_kept_within_its_whole_and_the_page_served(client, standin):
+    odd = {"promptTokenCount": 100, "cachedContentTokenCount": 5000, "candidatesTokenCount": -3,
+           "promptTokensDetails": [{"modality": "IMAGE", "tokenCount": 900}]}  # fmt: skip
+    standin.set_default(Behaviour("ok", usage=odd))
+    make_coordi()
+    spent = dollars()
+
+    response = page(client, make_user())
+
+    assert response.status_code == 200 and response.json()["data"]["outfits"][0]["llmMessage"]
+    [row] = GeneratedMessage.objects.all()
+    assert (row.input_tokens, row.cached_tokens, row.image_tokens, row.output_tokens) == (100, 100, 100, 0)
+    assert dollars() - spent == pytest.approx(100 * 0.03 / 1_000_000)
+
+
+@pytest.mark.django_db
 def test_a_call_gemini_refused_has_no_tokens(client, standin):
     standin.set_default(Behaviour("error"))
     make_coordi()
@@ -217,6 +233,15 @@ def test_only_one_caller_at_a_time_is_asked_to_write_and_not_before_its_time(mon
     monkeypatch.setattr(page_views, "FLUSH_SECONDS", 3600)
     page_views.flush()
     assert page_views.count() is False  # written a moment ago
+
+
+def test_a_caller_that_never_writes_does_not_hold_the_counts_back_for_good(monkeypatch):
+    monkeypatch.setattr(page_views, "FLUSH_SECONDS", 0)
+    assert page_views.count() is True  # told to write; its request then fails before it starts
+    assert page_views.count() is False  # while it may still be at it
+
+    monkeypatch.setattr(page_views, "STALE_FLUSH_SECONDS", 0)
+    assert page_views.count() is True  # given up on: the next caller writes
 
 
 @pytest.mark.django_db
