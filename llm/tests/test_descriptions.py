@@ -41,7 +41,7 @@ def test_credit_lines_written_out_go_too():
 @pytest.mark.parametrize(
     "tag",
     ["#무신사스탠다드", "#MUSINSA_STANDARD", "#musinsastandard신상", "#단독할인", "#SALE", "#쿠폰이벤트",
-     "#협찬"],
+     "#협찬", "#sale50", "#event당첨"],
 )  # fmt: skip
 def test_promotions_of_a_brand_or_a_sale_go(tag):
     cleaned = clean_description(f"셔츠 {tag} #셔츠", brands=["무신사스탠다드", "Musinsa Standard"])
@@ -83,3 +83,24 @@ def test_plain_text_passes_as_it_is():
 
 def test_a_brand_that_is_blank_shuns_nothing():
     assert clean_description("셔츠 #셔츠", brands=["", "  "]) == "셔츠 #셔츠"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["사진: 실제 색상과 약간 다를 수 있어요 가볍게 걸치기 좋은 니트",
+     "Hair: 단발 웨이브에 어울리는 셔츠 코디",
+     "Styling: 셔츠를 바지 안에 넣고 벨트로 허리를 잡아 주세요"],
+)  # fmt: skip
+def test_a_sentence_after_a_credit_word_is_no_credit_and_stays(text):
+    assert clean_description(text, brands=()) == text
+
+
+def test_a_credit_ends_at_a_tag_or_the_end_of_its_line():
+    text = "차분한 셋업 Model: Park Jin #니트\n편한 주말\nPhoto: 이준"
+
+    assert clean_description(text, brands=()) == "차분한 셋업 편한 주말 #니트"
+
+
+@pytest.mark.parametrize("tag", ["#wholesale", "#eventwear", "#트렌치"])
+def test_words_that_only_contain_a_promotion_or_a_short_brand_stay(tag):
+    assert clean_description(f"코트 {tag}", brands=["트", "B"]) == f"코트 {tag}"
