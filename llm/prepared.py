@@ -4,9 +4,9 @@ An outfit shown to many readers has one main image: in the `user` scope each rea
 and without this each call downloaded and decoded it again (a 5 MB photo per call; under a busy page
 the decodes queued past their timeout and most calls went without their image). Here the first
 call for an image downloads and downscales it; calls for the same image meanwhile wait for that one,
-and later ones take the kept copy (at most KEPT images, for at most KEEP_SECONDS: an image behind a
-URL seldom changes, and an outfit's new image is a new URL). Only images made ready are kept; a
-failure is shared with the calls waiting for it, then forgotten.
+and later ones take the kept copy (at most KEPT images and KEPT_BYTES of them, each for at most
+KEEP_SECONDS: an image behind a URL seldom changes, and an outfit's new image is a new URL). Only
+images made ready are kept; a failure is shared with the calls waiting for it, then forgotten.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable, Hashable
 
 from llm.images import Image
 
-KEPT = 256  # downscaled images are ~100 KB at most: ~25 MB a process
+KEPT = 256  # images
+KEPT_BYTES = 32 * 1024 * 1024  # and their bytes: ~100 KB each at 768 px, far more at LLM_IMAGE_MAX_SIDE 4096
 KEEP_SECONDS = 300.0
 
 _kept: OrderedDict[Hashable, tuple[float, Image]] = OrderedDict()
@@ -58,8 +59,10 @@ async def _make_and_keep(key: Hashable, make: Callable[[], Awaitable[Image]]) ->
     with _kept_lock:
         _kept[key] = (time.monotonic() + KEEP_SECONDS, image)
         _kept.move_to_end(key)
-        while len(_kept) > KEPT:
-            _kept.popitem(last=False)
+        held = sum(len(kept.data) for _, kept in _kept.values())
+        # The oldest go first; the one just made stays, however large.
+        while len(_kept) > 1 and (len(_kept) > KEPT or held > KEPT_BYTES):
+            held -= len(_kept.popitem(last=False)[1][1].data)
     return image
 
 

@@ -204,6 +204,9 @@ class UserClosetItemAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "item__name"]
 
 
+COST_SUMMARY_DAYS = 30
+
+
 @admin.register(GeneratedMessage)
 class GeneratedMessageAdmin(admin.ModelAdmin):
     """A record of what Gemini was asked and answered: browsed, never written by hand."""
@@ -227,10 +230,14 @@ class GeneratedMessageAdmin(admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:  # not a redirect or an error page
-            figures = costs.report(context["cl"].queryset)
+            # Unless a date is chosen, the last days only: the whole table grows with every page view.
+            dated = any(name.startswith("created_at") for name in request.GET)
+            days = None if dated else COST_SUMMARY_DAYS
+            figures = costs.report(context["cl"].queryset, first_day=costs.since(days) if days else None)
             context.update(
-                costs=figures, cost_days=costs.day_rows(figures), cost_outcomes=costs.outcome_rows(figures)
-            )
+                costs=figures, cost_days=costs.day_rows(figures), cost_outcomes=costs.outcome_rows(figures),
+                cost_summary_days=days,
+            )  # fmt: skip
         return response
 
     @admin.display(description="message", ordering="text")

@@ -137,6 +137,13 @@ def test_at_most_kept_images_for_at_most_keep_seconds(run, monkeypatch):
     # a b (a reused, so b is the oldest) c evicts b; a reused; b made again, evicting c.
     assert made == ["a", "b", "c", "b"]
 
+    monkeypatch.setattr(prepared, "KEPT", 100)
+    monkeypatch.setattr(prepared, "KEPT_BYTES", 2 * len(IMAGE.data))
+    prepared.reset()
+    for key in ("x", "y", "z", "x"):
+        run(prepared.ready_image(key, maker(key)))
+    assert made[-4:] == ["x", "y", "z", "x"]  # two images' bytes: z pushed x out
+
     monkeypatch.setattr(prepared, "KEEP_SECONDS", 0.0)
     prepared.reset()
     run(prepared.ready_image("a", maker("a")))

@@ -274,3 +274,20 @@ def test_the_server_writes_its_page_views_by_shutdown(standin):
         server.wait()
 
     assert PageViews.objects.get(day=timezone.now().date()).views == 7
+
+
+@pytest.mark.django_db
+def test_the_admin_summary_covers_the_last_30_days_unless_a_date_is_chosen(client):
+    client.force_login(make_user(is_staff=True, is_superuser=True))
+    user, coordi = make_user(), make_coordi()
+    today = timezone.now().date()
+    message(user, coordi, day=today, input_tokens=1111)
+    old = today - datetime.timedelta(days=40)
+    message(user, coordi, day=old, input_tokens=4444)
+    url = reverse("admin:recommendations_generatedmessage_changelist")
+
+    recent = client.get(url).text
+    chosen = client.get(url, {"created_at__year": old.year, "created_at__month": old.month}).text
+
+    assert "the last 30 days" in recent and ">1111<" in recent and ">4444<" not in recent
+    assert "the last 30 days" not in chosen and ">4444<" in chosen
