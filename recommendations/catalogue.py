@@ -62,6 +62,11 @@ class ExportUnreadable(Exception):
     """The file as a whole cannot be read as an export: nothing is written."""
 
 
+# The rows' fields that are the models' own, under the same names: compared, written and updated.
+ITEM_FIELDS = ("category", "brand", "name", "price", "purchase_url")
+OUTFIT_FIELDS = ("gender", "season", "style", "description", "detail_url")
+
+
 @dataclass(frozen=True)
 class ItemRow:
     source_id: str
@@ -71,9 +76,6 @@ class ItemRow:
     price: int
     purchase_url: str
     image_urls: tuple[str, ...]
-
-    def stored(self) -> tuple[object, ...]:
-        return (self.category, self.brand, self.name, self.price, self.purchase_url)
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,6 @@ class OutfitRow:
     image_url: str
     detail_url: str
     item_ids: tuple[str, ...]  # in position order
-
-    def stored(self) -> tuple[object, ...]:
-        return (self.gender, self.season, self.style, self.description, self.detail_url)
 
 
 @dataclass(frozen=True)
@@ -397,19 +396,13 @@ def _write_items(batch: Sequence[ItemRow], counts: Counter[str]) -> dict[str, in
     for row in batch:
         item = stored.get(row.source_id)
         if item is None:
-            new.append(Item(source_id=row.source_id, **_item_fields(row)))
+            new.append(Item(source_id=row.source_id, **_values(row, ITEM_FIELDS)))
             continue
         urls = tuple(image.image_url for image in item.images.all())
-        if (
-            item.category,
-            item.brand,
-            item.name,
-            item.price,
-            item.purchase_url,
-        ) == row.stored() and urls == row.image_urls:
+        if _values(item, ITEM_FIELDS) == _values(row, ITEM_FIELDS) and urls == row.image_urls:
             counts["unchanged"] += 1
             continue
-        for name, value in _item_fields(row).items():
+        for name, value in _values(row, ITEM_FIELDS).items():
             setattr(item, name, value)
         changed.append(item)
         if urls != row.image_urls:
@@ -417,7 +410,7 @@ def _write_items(batch: Sequence[ItemRow], counts: Counter[str]) -> dict[str, in
     Item.objects.bulk_create(new)
     counts["new"] += len(new)
     if changed:
-        Item.objects.bulk_update(changed, list(_item_fields(batch[0])))
+        Item.objects.bulk_update(changed, ITEM_FIELDS)
         counts["updated"] += len(changed)
         # Their outfits show them: those outfits' fragments must not be served again.
         bump_coordis_holding([item.pk for item in changed])
@@ -432,9 +425,8 @@ def _write_items(batch: Sequence[ItemRow], counts: Counter[str]) -> dict[str, in
     return {item.source_id or "": item.pk for item in [*stored.values(), *new]}
 
 
-def _item_fields(row: ItemRow) -> dict[str, object]:
-    return {"category": row.category, "brand": row.brand, "name": row.name, "price": row.price,
-            "purchase_url": row.purchase_url}  # fmt: skip
+def _values(row: object, names: Iterable[str]) -> dict[str, object]:
+    return {name: getattr(row, name) for name in names}
 
 
 def _write_outfits(
@@ -460,20 +452,23 @@ def _write_outfits(
         if coordi is None:
             new.append(
                 Coordi(
-                    source_id=row.source_id, created_at=now - row.index * RECENCY_STEP, **_outfit_fields(row)
+                    source_id=row.source_id,
+                    created_at=now - row.index * RECENCY_STEP,
+                    **_values(row, OUTFIT_FIELDS),
                 )
             )
             continue
         main = coordi.main_images[0].image_url if coordi.main_images else ""
         items = tuple(link.item_id for link in coordi.coordi_items.all())
         wanted = tuple(item_ids[source_id] for source_id in row.item_ids)
-        fields = (coordi.gender, coordi.season, coordi.style, coordi.description, coordi.detail_url)
-        if fields == row.stored() and main == row.image_url and items == wanted:
+        same = _values(coordi, OUTFIT_FIELDS) == _values(row, OUTFIT_FIELDS)
+        if same and main == row.image_url and items == wanted:
             counts["unchanged"] += 1
             continue
-        for name, value in _outfit_fields(row).items():
+        for name, value in _values(row, OUTFIT_FIELDS).items():
             setattr(coordi, name, value)
         coordi.catalogue_version = new_catalogue_version()  # its cached fragment is never served again
+        coordi.updated_at = now  # bulk_update() sets no auto_now field itself
         changed.append(coordi)
         if main != row.image_url:
             images_replaced.append(coordi)
@@ -482,7 +477,7 @@ def _write_outfits(
     Coordi.objects.bulk_create(new)
     counts["new"] += len(new)
     if changed:
-        Coordi.objects.bulk_update(changed, [*_outfit_fields(batch[0]), "catalogue_version", "updated_at"])
+        Coordi.objects.bulk_update(changed, [*OUTFIT_FIELDS, "catalogue_version", "updated_at"])
         counts["updated"] += len(changed)
     if images_replaced:
         CoordiImage.objects.filter(coordi__in=images_replaced, is_main=True).delete()
@@ -499,12 +494,6 @@ def _write_outfits(
         for coordi in [*new, *items_replaced]
         for position, source_id in enumerate(rows[coordi.source_id or ""].item_ids)
     )
-
-
-def _outfit_fields(row: OutfitRow) -> dict[str, object]:
-    fields: dict[str, object] = {"gender": row.gender, "season": row.season, "style": row.style,
-                                 "description": row.description, "detail_url": row.detail_url}  # fmt: skip
-    return fields
 
 
 def summary(export: Export, written: Written | None, *, style_fallback: str) -> Iterable[str]:

@@ -133,6 +133,7 @@ def test_a_changed_outfit_is_updated_in_place_and_served_at_once(tmp_path, clien
     again = Coordi.objects.get(source_id=FIRST)
     assert (again.pk, again.created_at) == (first.pk, first.created_at)
     assert again.description == "새 설명 #미니멀" and again.catalogue_version != first.catalogue_version
+    assert again.updated_at > first.updated_at
     assert Coordi.objects.get(source_id=FIFTH).catalogue_version == fifth_version
     served = {o["id"]: o for o in client.get("/api/recommendations", headers=auth).json()["data"]["outfits"]}
     assert served[first.pk]["description"] == "새 설명 #미니멀"
