@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import Table, free_port, idle, manage, server  # noqa: E402
+from bench.run import Table, free_port, idle, manage, server, server_env  # noqa: E402
 from llm import gemini  # noqa: E402
 from llm.images import Image, sniff_mime_type  # noqa: E402
 from llm.prompts import Prompt  # noqa: E402
@@ -94,18 +92,11 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-costs-"))
     (workdir / "static").mkdir()  # nothing is served from it; its absence only warns
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'costs.sqlite3'}",
-        "CACHE_URL": "locmemcache://costs?max_entries=50000",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "LLM_IMAGE_ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "STATIC_ROOT": str(workdir / "static"),
-    }
+    env = server_env(
+        workdir,
+        database_url=f"sqlite:///{workdir / 'costs.sqlite3'}",
+        cache_url="locmemcache://costs?max_entries=50000",
+    )
     page_views = USERS * PAGES * VISITS
     print(f"bench costs: {USERS} users, pages 1–{PAGES}, {VISITS} visits each ({page_views:,} page views), "
           f"{2 * OUTFITS_PER_GENDER} outfits", flush=True)

@@ -62,6 +62,24 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
+def server_env(workdir: Path, *, database_url: str, cache_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's server: production settings on a machine of its own."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CACHE_URL": cache_url,
+        # Production mode: DEBUG would record every query and slow every request down.
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "LLM_IMAGE_ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "STATIC_ROOT": str(workdir / "static"),
+        **extra,
+    }
+
+
 def manage(env: dict[str, str], *args: str, root: Path = ROOT, python: str = sys.executable) -> str:
     result = subprocess.run(
         [python, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True
@@ -193,20 +211,12 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
-        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "locmemcache://bench?max_entries=20000"),
-        # Production mode: DEBUG would record every query and slow every request down.
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "LLM_IMAGE_ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "GOOGLE_API_KEY": "",
-        "STATIC_ROOT": str(workdir / "static"),
-    }
+    env = server_env(
+        workdir,
+        database_url=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
+        cache_url=os.environ.get("BENCH_CACHE_URL", "locmemcache://bench?max_entries=20000"),
+        GOOGLE_API_KEY="",
+    )
     print(f"bench: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"stand-in latency {args.latency} s, {args.limit} outfits a page", flush=True)  # fmt: skip
     manage(env, "migrate", "--noinput")
