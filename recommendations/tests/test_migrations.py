@@ -6,11 +6,18 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 
+def migrate_to(name):
+    """The database migrated (forward or back) to this migration of the app; its models then."""
+    target = [("recommendations", name)]
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()  # the migrations applied so far, as they stand now
+    executor.migrate(target)
+    return executor.loader.project_state(target).apps
+
+
 @pytest.mark.django_db(transaction=True)
 def test_old_message_rows_reached_gemini_when_only_gemini_could_have_answered():
-    executor = MigrationExecutor(connection)
-    executor.migrate([("recommendations", "0003_coordi_catalogue_version")])
-    apps = executor.loader.project_state([("recommendations", "0003_coordi_catalogue_version")]).apps
+    apps = migrate_to("0003_coordi_catalogue_version")
     User = apps.get_model("recommendations", "User")
     Coordi = apps.get_model("recommendations", "Coordi")
     GeneratedMessage = apps.get_model("recommendations", "GeneratedMessage")
@@ -28,12 +35,7 @@ def test_old_message_rows_reached_gemini_when_only_gemini_could_have_answered():
             latency_ms=1,
         )  # fmt: skip
     try:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate([("recommendations", "0005_generated_message_reached_gemini_backfill")])
-        apps = executor.loader.project_state(
-            [("recommendations", "0005_generated_message_reached_gemini_backfill")]
-        ).apps
+        apps = migrate_to("0005_generated_message_reached_gemini_backfill")
         marked = {
             (row.outcome, row.detail): row.reached_gemini
             for row in apps.get_model("recommendations", "GeneratedMessage").objects.all()
@@ -46,20 +48,32 @@ def test_old_message_rows_reached_gemini_when_only_gemini_could_have_answered():
 
 @pytest.mark.django_db(transaction=True)
 def test_emails_differing_only_in_case_stop_the_migration_naming_them_and_keep_both_accounts():
-    before = [("recommendations", "0005_generated_message_reached_gemini_backfill")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    User = executor.loader.project_state(before).apps.get_model("recommendations", "User")
+    User = migrate_to("0005_generated_message_reached_gemini_backfill").get_model("recommendations", "User")
     User.objects.create(email="Twin@example.com", gender="female")
     User.objects.create(email="twin@example.com", gender="female")
     try:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
         with pytest.raises(RuntimeError, match=r"twin@example\.com.*Merge or rename"):
-            executor.migrate([("recommendations", "0006_user_email_unique_ignoring_case")])
+            migrate_to("0006_user_email_unique_ignoring_case")
         assert sorted(User.objects.values_list("email", flat=True)) == [
             "Twin@example.com", "twin@example.com",
         ]  # fmt: skip
     finally:
         User.objects.filter(email__iexact="twin@example.com").delete()
+        call_command("migrate", verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_outside_the_vocabulary_stop_the_migration_naming_them_and_keep_them():
+    Coordi7 = migrate_to("0007_message_tokens_and_page_views").get_model("recommendations", "Coordi")
+    bad = Coordi7.objects.create(gender="FEMALE", season="겨울", style="casual")
+    try:
+        with pytest.raises(RuntimeError, match=(
+            rf"1 Coordi rows with a gender outside male/female \(values 'FEMALE'; ids {bad.pk}\); "
+            rf"1 Coordi rows with a season outside spring/summer/fall/winter "
+            rf"\(values '겨울'; ids {bad.pk}\)\. "
+            r"Correct them")):  # fmt: skip
+            migrate_to("0008_catalogue_source_and_vocabulary")
+        assert Coordi7.objects.filter(pk=bad.pk).exists()
+    finally:
+        Coordi7.objects.filter(pk=bad.pk).delete()
         call_command("migrate", verbosity=0)
