@@ -21,11 +21,12 @@ from llm.calls import fetch_image_now, make_message
 from llm.config import Config
 from llm.facts import CoordiFacts, UserFacts
 from llm.page import Page, known_result
+from llm.prompts import Prompt
 from llm.results import Known, MessageResult, Outcome
 
 __all__ = [
     "Known", "MessageResult", "Outcome", "aclose", "being_made", "generate_message",
-    "generate_message_results", "generate_messages", "known_messages", "reset", "start",
+    "generate_message_results", "generate_messages", "known_messages", "prompt_for", "reset", "start",
 ]
 
 logger = logging.getLogger("llm")  # as llm.calls: the message lines in one stream
@@ -150,6 +151,13 @@ def known_messages(
         missing=tuple(coordi for coordi in unique if coordi.id not in results),
         stored=stored,
     )
+
+
+def prompt_for(coordi: CoordiFacts, user: UserFacts) -> Prompt:
+    """The prompt this outfit's message for this reader is (or would be) asked with, under the
+    settings now: the configured scope's and language's (the admin shows it beside the message)."""
+    config = Config.from_settings()
+    return config.scope.prompt(coordi, user, language=config.language)
 
 
 def being_made(coordis: Sequence[CoordiFacts], user: UserFacts) -> set[int]:

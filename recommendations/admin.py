@@ -1,21 +1,23 @@
 """Every model in the admin, for merchandisers to browse the catalogue and what users did with it,
 and to try Gemini's messages on coordis."""
 
-from asgiref.sync import async_to_sync
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from llm.service import generate_message_results
-
-from . import costs
-from .connections import release
+from . import costs, trial
 from .models import (
     Coordi,
     CoordiImage,
@@ -27,11 +29,8 @@ from .models import (
     UserClosetItem,
     UserCoordiInteraction,
 )
-from .selectors import load_outfits, user_facts
-from .services import record_messages
+from .trial import FRESH, MAX_TRIED, Tried, TryForm
 
-# A staff trial is a handful of calls paid for at once, within one page's deadline.
-MAX_TRIED_COORDIS = 20
 LATEST_MESSAGES_SHOWN = 10
 
 
@@ -55,12 +54,56 @@ class UserAdmin(BaseUserAdmin):
 class CoordiImageInline(admin.TabularInline):
     model = CoordiImage
     extra = 0
+    fields = ["preview", "image_url", "is_main", "position"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="image")
+    def preview(self, image: CoordiImage) -> str:
+        return thumbnail_html(image.image_url if image.pk else None)
 
 
 class CoordiItemInline(admin.TabularInline):
     model = CoordiItem
     extra = 0
     autocomplete_fields = ["item"]
+    fields = ["item_thumbnail", "item", "brand", "name", "category", "price", "position"]
+    readonly_fields = ["item_thumbnail", "brand", "name", "category", "price"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CoordiItem]:
+        # The items and their images in two queries, whatever the outfit's number of items.
+        return super().get_queryset(request).select_related("item").prefetch_related("item__images")
+
+    @admin.display(description="image")
+    def item_thumbnail(self, entry: CoordiItem) -> str:
+        return thumbnail_html(_first_url(entry.item.images.all()) if entry.pk else None, height=48)
+
+    @admin.display(description="brand")
+    def brand(self, entry: CoordiItem) -> str:
+        return entry.item.brand if entry.pk else ""
+
+    @admin.display(description="name")
+    def name(self, entry: CoordiItem) -> str:
+        return entry.item.name if entry.pk else ""
+
+    @admin.display(description="category")
+    def category(self, entry: CoordiItem) -> str:
+        return entry.item.get_category_display() if entry.pk else ""
+
+    @admin.display(description="price")
+    def price(self, entry: CoordiItem) -> str:
+        return f"{entry.item.price:,}" if entry.pk else ""
+
+
+def thumbnail_html(url: str | None, *, height: int = 60) -> str:
+    if not url:
+        return "—"
+    return format_html('<img src="{}" height="{}" alt="" loading="lazy">', url, height)
+
+
+def _first_url(images: Iterable[CoordiImage] | Iterable[ItemImage]) -> str | None:
+    """The first of prefetched images (by position, then id), as the API picks an item's image."""
+    first = min(images, key=lambda image: (image.position, image.id), default=None)
+    return first.image_url if first is not None else None
 
 
 def main_image(coordi: Coordi) -> CoordiImage | None:
@@ -69,29 +112,76 @@ def main_image(coordi: Coordi) -> CoordiImage | None:
     return min(images, key=lambda image: (not image.is_main, image.position, image.id), default=None)
 
 
+class HasMessageFilter(admin.SimpleListFilter):
+    title = "has a message"
+    parameter_name = "has_message"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Coordi]) -> QuerySet[Coordi]:
+        made = Exists(GeneratedMessage.objects.filter(coordi=OuterRef("pk"), text__isnull=False))
+        if self.value() == "yes":
+            return queryset.filter(made)
+        if self.value() == "no":
+            return queryset.filter(~made)
+        return queryset
+
+
 @admin.register(Coordi)
 class CoordiAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "thumbnail", "style", "season", "gender", "description", "created_at", "updated_at"
+        "id", "thumbnail", "style", "season", "gender", "short_description", "item_count",
+        "latest_message", "updated_at",
     ]
-    list_filter = ["gender", "style", "season"]
+    list_display_links = ["id", "thumbnail"]
+    list_filter = ["gender", "style", "season", HasMessageFilter, "created_at"]
     list_per_page = 50
-    search_fields = ["description", "=source_id"]
+    search_fields = ["description", "=id", "=source_id"]
     date_hierarchy = "created_at"
     inlines = [CoordiImageInline, CoordiItemInline]
     readonly_fields = ["latest_messages"]
     actions = ["try_messages"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Coordi]:
-        # One query for every thumbnail on the page (and every coordi an action gets).
-        return super().get_queryset(request).prefetch_related("images")
+        # One query for the rows, their item counts and latest messages, one for every thumbnail on
+        # the page (and every coordi an action gets).
+        latest = GeneratedMessage.objects.filter(coordi=OuterRef("pk"), text__isnull=False).order_by(
+            "-created_at", "-id"
+        )
+        items = CoordiItem.objects.filter(coordi=OuterRef("pk")).order_by().values("coordi")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                items_count=Subquery(items.annotate(n=Count("id")).values("n")),
+                latest_text=Subquery(latest.values("text")[:1]),
+            )
+            .prefetch_related("images")
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("try/", self.admin_site.admin_view(self.try_view), name="recommendations_coordi_try"),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="image")
     def thumbnail(self, coordi: Coordi) -> str:
         image = main_image(coordi)
-        if image is None:
-            return "—"
-        return format_html('<img src="{}" height="60" alt="" loading="lazy">', image.image_url)
+        return thumbnail_html(image.image_url if image is not None else None)
+
+    @admin.display(description="description", ordering="description")
+    def short_description(self, coordi: Coordi) -> str:
+        return Truncator(coordi.description).chars(60) or "—"
+
+    @admin.display(description="items", ordering="items_count")
+    def item_count(self, coordi: Coordi) -> int:
+        return coordi.items_count or 0  # type: ignore[attr-defined]
+
+    @admin.display(description="latest message", ordering="latest_text")
+    def latest_message(self, coordi: Coordi) -> str:
+        return coordi.latest_text or "—"  # type: ignore[attr-defined]
 
     @admin.display(description=f"latest messages (at most {LATEST_MESSAGES_SHOWN})")
     def latest_messages(self, coordi: Coordi) -> str:
@@ -124,33 +214,68 @@ class CoordiAdmin(admin.ModelAdmin):
             rows,
         )
 
-    @admin.action(description="Try messages for me (fresh, not cached)")
-    def try_messages(self, request: HttpRequest, queryset: QuerySet[Coordi]) -> None:
-        count = queryset.count()
-        if count > MAX_TRIED_COORDIS:
-            self.message_user(
-                request,
-                f"Select at most {MAX_TRIED_COORDIS} coordis to try ({count} were selected); "
-                "no message was generated.",
-                messages.WARNING,
-            )
-            return
-        staff = request.user
-        if not isinstance(staff, User):  # the admin site lets only signed-in staff this far
+    @admin.action(description="Try messages on these coordis (choose the customer next)")
+    def try_messages(self, request: HttpRequest, queryset: QuerySet[Coordi]) -> HttpResponse:
+        # The first MAX_TRIED in the list's order go in the address; the page says how many were chosen.
+        ids = list(queryset.values_list("pk", flat=True)[:MAX_TRIED])
+        query = urlencode({"coordis": ",".join(map(str, ids)), "chosen": queryset.count()})
+        return HttpResponseRedirect(f"{reverse('admin:recommendations_coordi_try')}?{query}")
+
+    def try_view(self, request: HttpRequest) -> HttpResponse:
+        """The "Try messages" page: the form, and after it is sent, each outfit with its message."""
+        if not (self.has_view_permission(request) and _may_view_users(request)):
             raise PermissionDenied
-        # The facts the API gives Gemini (Outfit.facts()), so the cache keys match too.
-        facts = [outfit.facts() for outfit in load_outfits(queryset.values_list("pk", flat=True)).values()]
-        release()  # not held across the Gemini wait
-        # Fresh: the point is to see what Gemini writes now, for the person asking.
-        results = async_to_sync(generate_message_results)(facts, user_facts(staff), use_cache=False)
-        record_messages(user_id=staff.pk, results=results)
-        for result in results:
-            if result.text:
-                self.message_user(request, f"#{result.coordi_id}: {result.text}", messages.SUCCESS)
-            else:
+        tried: list[Tried] = []
+        customer = None
+        if request.method == "POST":
+            form = TryForm(request.POST, admin_site=self.admin_site)
+            if form.is_valid():
+                ids = form.chosen_ids()
+                if len(ids) > MAX_TRIED:
+                    self.message_user(
+                        request, f"{len(ids)} outfits were chosen: the first {MAX_TRIED} were tried.",
+                        messages.WARNING,
+                    )  # fmt: skip
+                customer = form.cleaned_data["customer"]
+                tried = trial.try_messages(customer, ids, fresh=form.cleaned_data["source"] == FRESH)
+        else:
+            ids = _ids(request.GET.getlist("coordis"))
+            chosen = max(len(ids), _int(request.GET.get("chosen")))
+            if chosen > MAX_TRIED:
                 self.message_user(
-                    request, f"#{result.coordi_id}: no message ({result.outcome})", messages.WARNING
-                )
+                    request, f"{chosen} outfits were chosen: the first {MAX_TRIED} will be tried.",
+                    messages.WARNING,
+                )  # fmt: skip
+            form = TryForm(
+                initial={"coordis": ids[:MAX_TRIED], "customer": _int(request.GET.get("customer")) or None},
+                admin_site=self.admin_site,
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Try messages",
+            "subtitle": None,
+            "opts": self.model._meta,
+            "form": form,
+            "media": self.media + form.media,
+            "customer": customer,
+            "tried": tried,
+            "max_tried": MAX_TRIED,
+        }
+        return TemplateResponse(request, "admin/recommendations/coordi/try_messages.html", context)
+
+
+def _may_view_users(request: HttpRequest) -> bool:
+    return request.user.has_perm("recommendations.view_user")
+
+
+def _ids(values: Iterable[str]) -> list[int]:
+    """Coordi ids from the address (`?coordis=3,5&coordis=8`), in order, once each; the rest ignored."""
+    found = (part.strip() for value in values for part in value.split(","))
+    return list(dict.fromkeys(int(part) for part in found if trial.is_id(part)))
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and trial.is_id(value) else 0
 
 
 class ItemImageInline(admin.TabularInline):
@@ -207,23 +332,55 @@ class UserClosetItemAdmin(admin.ModelAdmin):
 COST_SUMMARY_DAYS = 30
 
 
+class CustomerFilter(admin.SimpleListFilter):
+    """The messages of one customer, by the email typed in (a list of every user would not fit)."""
+
+    title = "customer"
+    parameter_name = "customer"
+    template = "admin/recommendations/generatedmessage/customer_filter.html"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("", "")]  # the template's box is the choice; this keeps the filter shown
+
+    def choices(self, changelist: ChangeList) -> Iterator[Any]:  # the template's own keys
+        yield {
+            "value": self.value() or "",
+            # The list's other filters, search and ordering, sent again with the email.
+            "kept": [(key, value) for key, value in changelist.params.items() if key != self.parameter_name],
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+        }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[GeneratedMessage]) -> QuerySet:
+        email = (self.value() or "").strip()
+        return queryset.filter(user__email__iexact=email) if email else queryset
+
+
 @admin.register(GeneratedMessage)
 class GeneratedMessageAdmin(admin.ModelAdmin):
     """A record of what Gemini was asked and answered: browsed, never written by hand."""
 
     list_display = [
-        "coordi", "user", "short_text", "outcome", "model", "prompt_version", "latency_ms", "created_at"
+        "created_at", "outfit_thumbnail", "coordi", "customer", "message_text", "outcome", "detail",
+        "model", "prompt_version", "scope", "latency_ms", "reached_gemini",
     ]
-    list_filter = ["outcome", "model", "prompt_version", "scope", "created_at"]
-    list_select_related = ["coordi", "user"]
+    list_display_links = ["created_at"]
+    list_filter = [
+        "outcome", "model", "prompt_version", "scope", "reached_gemini", "created_at", CustomerFilter
+    ]
     # coordi__id__exact: the admin casts it to text, so a word in the search box is no error.
-    search_fields = ["text", "user__email", "coordi__id__exact"]
+    search_fields = ["text", "user__email", "user__name", "coordi__id__exact"]
     date_hierarchy = "created_at"
     fields = [
-        "coordi", "user", "text", "outcome", "detail", "model", "prompt_version", "scope",
+        "outfit", "customer", "text", "outcome", "detail", "model", "prompt_version", "scope",
         "latency_ms", "reached_gemini", "input_tokens", "image_tokens", "cached_tokens",
         "output_tokens", "thinking_tokens", "image_bytes", "created_at",
     ]
+    readonly_fields = ["outfit", "customer"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GeneratedMessage]:
+        # The rows with their outfits and customers in one query, every outfit's images in one more.
+        queryset = super().get_queryset(request).select_related("coordi", "user")
+        return queryset.prefetch_related("coordi__images")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         """The list, with what the rows shown cost (message_costs' figures) above it."""
@@ -240,9 +397,32 @@ class GeneratedMessageAdmin(admin.ModelAdmin):
             )  # fmt: skip
         return response
 
+    @admin.display(description="image")
+    def outfit_thumbnail(self, message: GeneratedMessage) -> str:
+        image = main_image(message.coordi)
+        return thumbnail_html(image.image_url if image is not None else None, height=48)
+
+    @admin.display(description="customer", ordering="user__email")
+    def customer(self, message: GeneratedMessage) -> str:
+        user = message.user
+        return format_html(
+            "{} ({})<br><small>{}</small>", user.name or "no name", user.get_gender_display(), user.email
+        )
+
     @admin.display(description="message", ordering="text")
-    def short_text(self, message: GeneratedMessage) -> str:
-        return Truncator(message.text or "—").chars(40)
+    def message_text(self, message: GeneratedMessage) -> str:
+        return Truncator(message.text or "—").chars(80)
+
+    @admin.display(description="outfit")
+    def outfit(self, message: GeneratedMessage) -> str:
+        coordi = message.coordi
+        image = main_image(coordi)
+        return format_html(
+            '{}<br><a href="{}">{}</a>',
+            thumbnail_html(image.image_url if image is not None else None, height=120),
+            reverse("admin:recommendations_coordi_change", args=[coordi.pk]),
+            str(coordi),
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

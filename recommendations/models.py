@@ -321,7 +321,7 @@ class GeneratedMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.coordi_id} → {self.user_id}: {self.outcome}"
+        return f"{self.outcome} message for {self.user} on coordi #{self.coordi_id}"
 
 
 class PageViews(models.Model):

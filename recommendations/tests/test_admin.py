@@ -6,13 +6,11 @@ from datetime import timedelta
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from llm.testing import Behaviour
 from recommendations.models import CoordiImage, GeneratedMessage, User
 
 from .factories import make_coordi, make_user
@@ -36,17 +34,6 @@ def record(coordi, user, *, text="서연님, 봄 산책 룩이에요 🌸", outc
         coordi=coordi, user=user, text=text, outcome=outcome, model="gemini-2.5-flash",
         prompt_version="v3", latency_ms=420, created_at=timezone.now() - timedelta(minutes=minutes),
     )
-
-
-def try_messages(client, coordis):
-    return client.post(
-        COORDIS,
-        {"action": "try_messages", "index": "0", "_selected_action": [coordi.id for coordi in coordis]},
-    )
-
-
-def shown_messages(response) -> list[tuple[str, str]]:
-    return [(message.level_tag, message.message) for message in get_messages(response.wsgi_request)]
 
 
 def test_every_changelist_answers(client, staff):
@@ -140,42 +127,3 @@ def test_the_coordi_page_shows_its_latest_ten_messages_newest_first(client, staf
     assert shown == list(range(10))
     assert page.index("메시지 00") < page.index("메시지 09")
     assert "&lt;b&gt;굵게&lt;/b&gt;" in page and "<b>굵게</b>" not in page
-
-
-def test_trying_messages_asks_gemini_afresh_for_the_staff_user(client, staff, standin):
-    coordis = [make_coordi(description=f"코디 설명 {n}") for n in range(3)]
-    # Cached for this staff user first: the action must not reuse those.
-    assert client.get("/api/recommendations").status_code == 200
-    assert len(standin.requests) == 3
-
-    response = try_messages(client, coordis[:2])
-
-    assert response.status_code == 302
-    assert len(standin.requests) == 5
-    assert all("운영자" in request.prompt for request in standin.requests[3:])
-    assert GeneratedMessage.objects.filter(user=staff).count() == 5
-    shown = shown_messages(response)
-    assert [level for level, _ in shown] == ["success", "success"]
-    assert sorted(text.split(":")[0] for _, text in shown) == sorted(f"#{c.id}" for c in coordis[:2])
-    assert all("운영자" in text for _, text in shown)
-
-
-def test_a_failed_try_is_a_warning_naming_the_outcome(client, staff, standin):
-    coordi = make_coordi()
-    standin.set_default(Behaviour("error"))
-
-    shown = shown_messages(try_messages(client, [coordi]))
-
-    assert shown == [("warning", f"#{coordi.id}: no message (error)")]
-    assert GeneratedMessage.objects.get(user=staff).outcome == "error"
-
-
-def test_more_than_twenty_coordis_are_refused(client, staff, standin):
-    coordis = [make_coordi(images=0, items=0) for _ in range(21)]
-
-    shown = shown_messages(try_messages(client, coordis))
-
-    assert [level for level, _ in shown] == ["warning"]
-    assert "at most 20" in shown[0][1]
-    assert standin.requests == []
-    assert not GeneratedMessage.objects.exists()
