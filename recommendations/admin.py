@@ -1,14 +1,16 @@
 """Every model in the admin, for merchandisers to browse the catalogue and what users did with it,
 and to try Gemini's messages on coordis."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -32,6 +34,10 @@ from .models import (
 from .trial import FRESH, MAX_TRIED, Tried, TryForm
 
 LATEST_MESSAGES_SHOWN = 10
+# Addresses typed without a scheme are https (Django 6's default, chosen now).
+URL_FIELDS: "Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]" = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 @admin.register(User)
@@ -52,6 +58,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 class CoordiImageInline(admin.TabularInline):
+    formfield_overrides = URL_FIELDS
     model = CoordiImage
     extra = 0
     fields = ["preview", "image_url", "is_main", "position"]
@@ -73,6 +80,19 @@ class CoordiItemInline(admin.TabularInline):
         # The items and their images in two queries, whatever the outfit's number of items.
         return super().get_queryset(request).select_related("item").prefetch_related("item__images")
 
+    def get_formset(self, request: HttpRequest, obj: Coordi | None = None, **kwargs: Any) -> Any:
+        # The chosen items' labels in one query for the whole inline (the widget's own look-up
+        # would cost one per row).
+        entries = CoordiItem.objects.filter(coordi=obj).select_related("item") if obj else []
+        request.chosen_item_labels = {str(entry.item_id): str(entry.item) for entry in entries}  # type: ignore[attr-defined]
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "item":
+            labels = getattr(request, "chosen_item_labels", {})
+            kwargs["widget"] = LabelledAutocompleteSelect(db_field, self.admin_site, labels=labels)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     @admin.display(description="image")
     def item_thumbnail(self, entry: CoordiItem) -> str:
         return thumbnail_html(_first_url(entry.item.images.all()) if entry.pk else None, height=48)
@@ -92,6 +112,26 @@ class CoordiItemInline(admin.TabularInline):
     @admin.display(description="price")
     def price(self, entry: CoordiItem) -> str:
         return f"{entry.item.price:,}" if entry.pk else ""
+
+
+class LabelledAutocompleteSelect(AutocompleteSelect):
+    """The admin's autocomplete, labelling its chosen value from `labels` (read once for a whole
+    inline) instead of a query per row; a value not in `labels` is looked up as usual."""
+
+    def __init__(self, *args: Any, labels: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.labels = labels
+
+    def optgroups(self, name: str, value: Sequence[str], attrs: dict[str, Any] | None = None) -> Any:
+        chosen = [str(one) for one in value if one not in ("", None)]
+        if not all(one in self.labels for one in chosen):
+            return super().optgroups(name, value, attrs)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        options += [
+            self.create_option(name, one, self.labels[one], True, index, attrs=attrs)
+            for index, one in enumerate(chosen, start=len(options))
+        ]
+        return [(None, options, 0)]
 
 
 def thumbnail_html(url: str | None, *, height: int = 60) -> str:
@@ -130,6 +170,7 @@ class HasMessageFilter(admin.SimpleListFilter):
 
 @admin.register(Coordi)
 class CoordiAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = [
         "id", "thumbnail", "style", "season", "gender", "short_description", "item_count",
         "latest_message", "updated_at",
@@ -279,12 +320,14 @@ def _int(value: str | None) -> int:
 
 
 class ItemImageInline(admin.TabularInline):
+    formfield_overrides = URL_FIELDS
     model = ItemImage
     extra = 0
 
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["id", "brand", "name", "category", "price"]
     list_filter = ["category", "brand"]
     search_fields = ["name", "brand", "=source_id"]
@@ -293,6 +336,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 @admin.register(CoordiImage)
 class CoordiImageAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["id", "coordi", "image_url", "is_main", "position"]
     list_select_related = ["coordi"]
     raw_id_fields = ["coordi"]
@@ -300,6 +344,7 @@ class CoordiImageAdmin(admin.ModelAdmin):
 
 @admin.register(ItemImage)
 class ItemImageAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["id", "item", "image_url", "position"]
     list_select_related = ["item"]
     raw_id_fields = ["item"]

@@ -77,7 +77,7 @@ def test_the_page_shows_each_outfit_with_the_message_the_customer_would_read(cli
     assert set(made) == {coordi.id for coordi in coordis}  # recorded for the customer, as the API does
     for coordi in coordis:
         part = article(page, coordi.id)
-        assert html.escape(made[coordi.id].text) in part
+        assert html.escape(made[coordi.id].text or "") in part
         assert f'src="{coordi.images.get().image_url}"' in part
         assert "Casual · Spring" in part
         assert "sent with the prompt" in part
@@ -108,7 +108,7 @@ def test_from_the_cache_no_call_is_made_and_fresh_asks_again(client, staff, minj
     cached = try_page(client, minjun, [coordi], source="cache").content.decode()
     assert len(standin.requests) == 1
     assert "the cache (no call made)" in article(cached, coordi.id)
-    text = GeneratedMessage.objects.get().text
+    text = GeneratedMessage.objects.get().text or ""
     assert html.escape(text) in article(first, coordi.id) and html.escape(text) in article(cached, coordi.id)
 
     try_page(client, minjun, [coordi], source="fresh")
@@ -122,7 +122,10 @@ def test_from_the_cache_no_call_is_made_and_fresh_asks_again(client, staff, minj
         (Behaviour("rate_limited"), "rate limited: Gemini answered 429 (quota exhausted)"),
         (Behaviour("error"), "Gemini answered with an error (HTTP 500)"),
         (Behaviour("safety"), "Gemini blocked the message (SAFETY)"),
-        (Behaviour("text", text="너무 길어요 " * 10 + "🌸"), "Gemini's answer was refused: longer than the 50 characters"),
+        (
+            Behaviour("text", text="너무 길어요 " * 10 + "🌸"),
+            "Gemini's answer was refused: longer than the 50 characters",
+        ),
     ],
 )
 def test_a_failure_is_said_plainly(client, staff, minjun, standin, behaviour, said):
@@ -149,7 +152,8 @@ def test_an_image_that_cannot_be_fetched_is_said_and_the_message_made_without_it
 ):
     settings.LLM_IMAGE_TIMEOUT_SECONDS = 0.3
     coordi = make_coordi(images=1, main_image=0)
-    url = standin.add_image("stalls.jpg", ImageRoute(body=picture(64, 64), size=1_000_000, chunk_size=1024, stall=True))
+    stalls = ImageRoute(body=picture(64, 64), size=1_000_000, chunk_size=1024, stall=True)
+    url = standin.add_image("stalls.jpg", stalls)
     CoordiImage.objects.filter(coordi=coordi).update(image_url=url)
 
     part = article(try_page(client, minjun, [coordi]).content.decode(), coordi.id)
@@ -157,7 +161,7 @@ def test_an_image_that_cannot_be_fetched_is_said_and_the_message_made_without_it
     assert "the image could not be fetched: timeout" in part
     [sent] = standin.requests
     assert not sent.images
-    assert html.escape(GeneratedMessage.objects.get().text) in part
+    assert html.escape(GeneratedMessage.objects.get().text or "") in part
 
 
 def test_more_than_twenty_outfits_the_first_twenty_are_tried_and_the_page_says_so(
@@ -222,7 +226,8 @@ def test_the_customer_is_chosen_with_the_admins_autocomplete(client, staff, minj
 
     found = client.get(
         "/admin/autocomplete/",
-        {"term": "민준", "app_label": "recommendations", "model_name": "generatedmessage", "field_name": "user"},
+        {"term": "민준", "app_label": "recommendations", "model_name": "generatedmessage",
+         "field_name": "user"},
     ).json()
 
     assert found["results"] == [{"id": str(minjun.pk), "text": "minjun@example.com"}]
