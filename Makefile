@@ -8,7 +8,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 
-.PHONY: run test lint mutation bench install install-dev check-python
+.PHONY: run test lint mutation bench screenshots install install-dev check-python
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=...)." >&2; exit 1; }
@@ -50,3 +50,7 @@ bench: install-dev
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.costs
 	$(BIN)/python -m bench.production
+
+# The admin pictures in docs/screenshots/, taken afresh by the browser test (needs /usr/bin/chromium).
+screenshots: install-dev
+	BROWSER_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q recommendations/tests/test_browser.py

@@ -1,5 +1,7 @@
 """Fixtures shared by the API tests."""
 
+from collections.abc import Generator
+
 import pytest
 
 from recommendations import page_views
@@ -17,3 +19,17 @@ def _page_views_of_this_test():
 def auth(user):
     """The Authorization header of the module's own `user` fixture."""
     return {"Authorization": f"Bearer {token_for(user)}"}
+
+
+# Each test's reports by phase ("setup", "call", "teardown"), for fixtures that act on a failure
+# (test_browser.py keeps the page's screenshot and HTML).
+PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
+    return report
