@@ -7,10 +7,9 @@ stderr. Calls are recorded as GeneratedMessage rows, as the API records them.
 import csv
 import io
 import json
-import logging
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
@@ -19,6 +18,7 @@ from llm import service
 from llm.facts import CoordiFacts, UserFacts
 from llm.results import MessageResult, Outcome
 from recommendations.connections import release
+from recommendations.management.terminal import NOT_CONFIGURED, quiet
 from recommendations.models import User
 from recommendations.selectors import Outfit, recommendation_page, user_facts
 from recommendations.services import record_messages
@@ -73,7 +73,7 @@ class Command(BaseCommand):
         release()  # not held across the Gemini wait
         progress = _Progress(self.stderr, total=len(page.outfits))
         # The llm logger's line per call would break the bar; -v 2 keeps them.
-        with _quiet("llm") if progress.shown and verbosity < 2 else nullcontext():
+        with quiet("llm") if progress.shown and verbosity < 2 else nullcontext():
             results = async_to_sync(_generate)(
                 [outfit.facts() for outfit in page.outfits],
                 user_facts(reader),
@@ -84,10 +84,7 @@ class Command(BaseCommand):
         record_messages(user_id=reader.pk, results=results)
 
         if any(result.outcome is Outcome.NO_KEY for result in results):
-            self.stderr.write(
-                "Gemini is not configured (GOOGLE_API_KEY is empty): no message was generated.",
-                style_func=self.style.WARNING,
-            )
+            self.stderr.write(NOT_CONFIGURED, style_func=self.style.WARNING)
         self.stderr.write(_summary(results), style_func=str)
         rows = _rows(page.outfits, results)
         self.stdout.write({"table": _table, "json": _json, "csv": _csv}[output](rows))
@@ -130,17 +127,6 @@ class _Progress:
     def finish(self) -> None:
         if self.shown:
             self.stream.write("", style_func=str)
-
-
-@contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _limit(value: object) -> int:
