@@ -2,11 +2,16 @@
 
 The result goes to stdout (a table, JSON or CSV, so it can be piped); progress and warnings go to
 stderr. Calls are recorded as GeneratedMessage rows, as the API records them.
+
+Exit status: 0 when at least one message is there (made or from the cache), or the page is empty;
+1 when every message failed (the output is written all the same), or an option or the user is bad
+(then nothing is asked of Gemini); 2 when argparse refuses the command line.
 """
 
 import csv
 import io
 import json
+import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -34,7 +39,7 @@ class Command(BaseCommand):
         "Generate the messages a user would see on their first page of recommendations and print them "
         "(table, JSON or CSV on stdout; a progress bar on stderr). Each call is recorded as a "
         "GeneratedMessage. --no-cache is the staff bypass the API keeps for staff: this is an operator "
-        "tool, so it may ask Gemini afresh for any user."
+        "tool, so it may ask Gemini afresh for any user. Exits 1 when every message failed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -88,6 +93,9 @@ class Command(BaseCommand):
         self.stderr.write(_summary(results), style_func=str)
         rows = _rows(page.outfits, results)
         self.stdout.write({"table": _table, "json": _json, "csv": _csv}[output](rows))
+        if results and not any(result.text for result in results):
+            # After the output, as `migrate --check` does: a script sees the rows and the failure.
+            sys.exit(1)
 
 
 async def _generate(
