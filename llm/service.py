@@ -188,19 +188,34 @@ async def _found(
 
 
 async def _make(coordis: dict[str, CoordiFacts], page: Page, taken: Mapping[str, store.Held]) -> None:
-    """Asks Gemini for the messages this request owns (by key), stores them, and lands their flights."""
+    """Asks Gemini for the messages this request owns (by key), stores them, and lands their flights.
+
+    Those made are stored also when the page is cancelled with other calls still out (a caller that
+    stopped, Ctrl-C in a command): they were paid for. The others are left to _abandon.
+    """
     if not coordis:
         return
+    made: dict[str, tuple[str | None, MessageResult]] = {}
 
-    async def made_and_settled(coordi: CoordiFacts) -> tuple[str | None, MessageResult]:
-        text, result = await make_message(coordi, page, fetch_image_now(coordi, page))
-        page.settle(result)  # seen at once by a page that stops waiting at its deadline
-        return text, result
+    async def made_and_settled(key: str, coordi: CoordiFacts) -> None:
+        made[key] = await make_message(coordi, page, fetch_image_now(coordi, page))
+        page.settle(made[key][1])  # seen at once by a page that stops waiting at its deadline
 
-    async with asyncio.TaskGroup() as group:
-        # Every call's image starts downloading now, before the calls wait for their slots.
-        tasks = {key: group.create_task(made_and_settled(coordi)) for key, coordi in coordis.items()}
-    made = {key: task.result() for key, task in tasks.items()}
+    try:
+        async with asyncio.TaskGroup() as group:
+            # Every call's image starts downloading now, before the calls wait for their slots.
+            for key, coordi in coordis.items():
+                group.create_task(made_and_settled(key, coordi))
+    finally:
+        await _store(made, page, taken)
+
+
+async def _store(
+    made: Mapping[str, tuple[str | None, MessageResult]], page: Page, taken: Mapping[str, store.Held]
+) -> None:
+    """Stores the messages made and lands their flights."""
+    if not made:
+        return
     stored = {key: store.Stored(text, result.outcome.value) for key, (text, result) in made.items()}
     await store.write(
         kept={key: value for key, value in stored.items() if value.text is not None},

@@ -154,6 +154,12 @@ def page_state(user: User, *, page: int, limit: int) -> PageState:
     )
 
 
+def recommendation_count(user: User) -> int:
+    """How many outfits the user's recommendations hold, every page together (the default
+    recommender counts them in one query)."""
+    return get_recommender().recommend(user, offset=0, limit=0).total
+
+
 def catalogue_versions(coordi_ids: Iterable[int]) -> dict[int, int]:
     """The catalogue versions of those of these coordis that exist, by id, in one query."""
     return dict(Coordi.objects.filter(id__in=list(coordi_ids)).values_list("id", "catalogue_version"))

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from django.db import DatabaseError
 from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
@@ -24,10 +25,15 @@ logger = logging.getLogger(__name__)
 
 
 def issue_token(*, request: HttpRequest | None, email: str, password: str) -> str | None:
-    """The API token of the user these credentials sign in, created on first use; None if they don't."""
+    """The API token of the user these credentials sign in, created on first use; None if they don't.
+
+    The sign-in is kept as `last_login`, as a session sign-in keeps it; no session is made, so the
+    user_logged_in signal (whose receivers may expect one) is not sent.
+    """
     user = authenticate(request, email=email, password=password)
     if user is None:
         return None
+    update_last_login(type(user), user)
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
 

@@ -199,24 +199,29 @@ def _no_pause_left_behind():
     cooldown.reset()
 
 
-def test_a_page_cancelled_once_its_messages_settled_leaves_no_flight_behind(
-    standin, run, make_coordi, user, settings
+def test_a_page_cancelled_with_a_call_out_keeps_what_was_made_and_leaves_no_flight_behind(
+    standin, run, make_coordi, user
 ):
-    settings.LLM_TIMEOUT_SECONDS = 1
-    coordi = make_coordi()
+    made, hung = make_coordi(), make_coordi()
+    standin.for_coordi(hung.id, Behaviour("hang"))
 
-    async def cancelled_after_settling():
+    async def cancelled_once_one_settled():
         settled = asyncio.Event()
         page = asyncio.ensure_future(
-            generate_message_results([coordi], user, on_result=lambda result: settled.set())
+            generate_message_results([made, hung], user, on_result=lambda result: settled.set())
         )
         await settled.wait()
-        page.cancel()  # before its messages are stored and their flights landed
+        page.cancel()  # the other call still out (Ctrl-C, a caller that stopped)
         with contextlib.suppress(asyncio.CancelledError):
             await page
 
-    run(cancelled_after_settling())
-    [again] = run(generate_message_results([coordi], user))
+    run(cancelled_once_one_settled())
+    standin.reset()  # no hang any more
+    again = run(generate_message_results([made, hung], user))
 
-    # Made anew, not a wait on a flight nobody will land.
-    assert again.text and not again.cached
+    # The message made was stored although its page never ended; the other is made anew, not a
+    # wait on a flight nobody will land.
+    assert [(result.coordi_id, bool(result.text), result.cached) for result in again] == [
+        (made.id, True, True), (hung.id, True, False)
+    ]
+    assert len(standin.requests) == 1

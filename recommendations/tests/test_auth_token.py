@@ -1,6 +1,9 @@
 """POST /api/auth/token: email and password in, the user's token out."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -24,6 +27,20 @@ def test_right_credentials_give_the_users_token_and_it_works(client):
     assert body == {"success": True, "data": {"token": Token.objects.get(user=user).key}}
     api = client.get("/api/recommendations", headers={"Authorization": f"Bearer {body['data']['token']}"})
     assert api.status_code == 200
+
+
+def test_a_sign_in_is_kept_as_last_login_and_a_failed_one_is_not(client):
+    user = make_user(email="minji@example.com")
+    post(client, {"email": "minji@example.com", "password": "wrong"})
+    user.refresh_from_db()
+    assert user.last_login is None
+
+    before = timezone.now()
+    post(client, {"email": "MINJI@example.com", "password": "secret-password"})
+
+    user.refresh_from_db()
+    assert user.last_login is not None
+    assert before <= user.last_login <= timezone.now() + timedelta(seconds=1)
 
 
 def test_the_same_token_comes_back_each_time(client):

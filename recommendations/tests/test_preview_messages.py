@@ -3,6 +3,10 @@
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,6 +18,7 @@ from recommendations.models import GeneratedMessage
 from .factories import make_coordi, make_user
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Terminal(io.StringIO):
@@ -44,6 +49,16 @@ def preview(*args: str, stderr: io.StringIO | None = None) -> tuple[str, str]:
     out, err = io.StringIO(), stderr or io.StringIO()
     call_command("preview_messages", "--user", "seoyeon@example.com", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+def outcomes(format: str, out: str) -> list[tuple[int, str]]:
+    """(coordi id, outcome) of each row, read back from the format it was written in."""
+    if format == "json":
+        return [(row["coordiId"], row["outcome"]) for row in json.loads(out)]
+    if format == "csv":
+        return [(int(row["coordiId"]), row["outcome"]) for row in csv.DictReader(io.StringIO(out))]
+    _, *lines = out.splitlines()
+    return [(int(line.split()[0]), line.split()[3]) for line in lines]
 
 
 def test_json_has_each_recommended_outfit_with_its_message(user, coordis, standin):
@@ -119,16 +134,59 @@ def test_limit_takes_the_first_outfits(user, coordis, standin):
     assert len(standin.requests) == 2
 
 
-def test_without_a_key_nothing_is_asked_and_a_warning_says_why(user, coordis, standin, settings):
+def test_without_a_key_nothing_is_asked_a_warning_says_why_and_it_exits_1(user, coordis, standin, settings):
     settings.GOOGLE_API_KEY = ""
+    out, err = io.StringIO(), io.StringIO()
 
-    out, err = preview("--format", "json")
+    with pytest.raises(SystemExit) as exit:
+        call_command("preview_messages", "--user", user.email, "--format", "json", stdout=out, stderr=err)
 
-    rows = json.loads(out)
+    assert exit.value.code == 1
+    rows = json.loads(out.getvalue())
     assert [(row["outcome"], row["message"]) for row in rows] == [("no_key", None)] * 3
-    assert "Gemini is not configured" in err
+    assert err.getvalue().splitlines() == [
+        "Gemini is not configured (GOOGLE_API_KEY is empty): no message was made.",
+        "3 messages: 0 ok, 0 from cache, 3 failed",
+    ]
     assert standin.requests == []
     assert GeneratedMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize("format", ["table", "json", "csv"])
+def test_every_message_failed_exits_1_once_the_rows_are_written(user, coordis, standin, format):
+    standin.set_default(Behaviour("error"))
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(SystemExit) as exit:
+        call_command("preview_messages", "--user", user.email, "--format", format, stdout=out, stderr=err)
+
+    assert exit.value.code == 1
+    assert outcomes(format, out.getvalue()) == [(coordi.id, "error") for coordi in coordis]
+    assert err.getvalue() == "3 messages: 0 ok, 0 from cache, 3 failed\n"
+    assert GeneratedMessage.objects.filter(outcome="error").count() == 3
+
+
+@pytest.mark.parametrize("format", ["table", "json", "csv"])
+def test_one_message_made_or_cached_is_enough_to_exit_0(user, coordis, standin, format):
+    standin.for_coordi(coordis[0].id, Behaviour("error"))
+    for coordi in coordis:
+        coordi.description = f"{coordi.description} coordi-{coordi.id}"
+        coordi.save()
+
+    made, _ = preview("--format", format)  # no SystemExit: exit status 0
+    standin.set_default(Behaviour("error"))
+    cached, err = preview("--format", format)
+
+    expected = [(coordis[0].id, "error"), (coordis[1].id, "ok"), (coordis[2].id, "ok")]
+    assert outcomes(format, made) == outcomes(format, cached) == expected
+    assert "3 messages: 0 ok, 2 from cache, 1 failed" in err
+
+
+def test_an_empty_page_is_not_a_failure(user, standin):
+    out, err = preview("--format", "json")
+
+    assert json.loads(out) == []
+    assert err == "0 messages: 0 ok, 0 from cache, 0 failed\n"
 
 
 def test_the_progress_bar_stays_on_stderr(user, coordis, standin):
@@ -155,15 +213,44 @@ def test_without_a_terminal_stderr_gets_the_summary_only(user, coordis, standin)
     ],
 )
 def test_bad_options_are_refused_before_any_call(user, coordis, standin, args, says):
-    with pytest.raises(CommandError, match=says):
+    with pytest.raises(CommandError, match=says) as refused:
         preview(*args)
 
+    assert refused.value.returncode == 1
     assert standin.requests == []
 
 
 def test_an_unknown_email_is_refused(coordis, standin):
-    with pytest.raises(CommandError, match=r"No user signs in as 'nobody@example\.com'"):
+    with pytest.raises(CommandError, match=r"No user signs in as 'nobody@example\.com'") as refused:
         call_command("preview_messages", "--user", "nobody@example.com", stdout=io.StringIO())
+
+    assert refused.value.returncode == 1
+    assert standin.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "last_line"),
+    [
+        (["--user", "a@example.com", "--limit", "0"], 1,
+         "CommandError: --limit must be a whole number from 1 to 50, not '0'."),
+        (["--limit", "3"], 2,
+         "manage.py preview_messages: error: the following arguments are required: --user"),
+    ],
+)  # fmt: skip
+def test_from_the_command_line_bad_input_exits_non_zero_before_any_database_work(
+    tmp_path, args, status, last_line
+):
+    # A database that does not exist yet: the command must stop before it needs one.
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'none.sqlite3'}", "GOOGLE_API_KEY": ""}
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "preview_messages", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert (result.returncode, result.stdout) == (status, "")
+    assert result.stderr.splitlines()[-1] == last_line
+    assert not (tmp_path / "none.sqlite3").exists()
 
 
 def test_wide_characters_take_two_columns():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
@@ -21,6 +21,7 @@ from recommendations.catalogue import (
     summary,
     write_catalogue,
 )
+from recommendations.management.terminal import BarStream
 from recommendations.models import Style
 
 
@@ -75,22 +76,7 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
 
     def _write(self, export: Export) -> Written:
-        with tqdm(total=len(export.outfits), desc="outfits", unit=" outfits", file=_Stream(self.stderr),
+        with tqdm(total=len(export.outfits), desc="outfits", unit=" outfits", file=BarStream(self.stderr),
                   disable=None) as bar:  # fmt: skip
             return write_catalogue(export, batch_size=BATCH_SIZE, progress=bar.update)
 
-
-class _Stream:
-    """The command's stderr as tqdm writes to it: as is, no newline added; a bar only on a terminal."""
-
-    def __init__(self, wrapper: OutputWrapper) -> None:
-        self.wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self.wrapper.write(text, ending="", style_func=str)
-
-    def flush(self) -> None:
-        self.wrapper.flush()
-
-    def isatty(self) -> bool:
-        return self.wrapper.isatty()

@@ -2,15 +2,19 @@
 
 The result goes to stdout (a table, JSON or CSV, so it can be piped); progress and warnings go to
 stderr. Calls are recorded as GeneratedMessage rows, as the API records them.
+
+Exit status: 0 when at least one message is there (made or from the cache), or the page is empty;
+1 when every message failed (the output is written all the same), or an option or the user is bad
+(then nothing is asked of Gemini); 2 when argparse refuses the command line.
 """
 
 import csv
 import io
 import json
-import logging
+import sys
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
@@ -19,6 +23,7 @@ from llm import service
 from llm.facts import CoordiFacts, UserFacts
 from llm.results import MessageResult, Outcome
 from recommendations.connections import release
+from recommendations.management.terminal import NOT_CONFIGURED, quiet
 from recommendations.models import User
 from recommendations.selectors import Outfit, recommendation_page, user_facts
 from recommendations.services import record_messages
@@ -34,7 +39,7 @@ class Command(BaseCommand):
         "Generate the messages a user would see on their first page of recommendations and print them "
         "(table, JSON or CSV on stdout; a progress bar on stderr). Each call is recorded as a "
         "GeneratedMessage. --no-cache is the staff bypass the API keeps for staff: this is an operator "
-        "tool, so it may ask Gemini afresh for any user."
+        "tool, so it may ask Gemini afresh for any user. Exits 1 when every message failed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -73,7 +78,7 @@ class Command(BaseCommand):
         release()  # not held across the Gemini wait
         progress = _Progress(self.stderr, total=len(page.outfits))
         # The llm logger's line per call would break the bar; -v 2 keeps them.
-        with _quiet("llm") if progress.shown and verbosity < 2 else nullcontext():
+        with quiet("llm") if progress.shown and verbosity < 2 else nullcontext():
             results = async_to_sync(_generate)(
                 [outfit.facts() for outfit in page.outfits],
                 user_facts(reader),
@@ -84,13 +89,13 @@ class Command(BaseCommand):
         record_messages(user_id=reader.pk, results=results)
 
         if any(result.outcome is Outcome.NO_KEY for result in results):
-            self.stderr.write(
-                "Gemini is not configured (GOOGLE_API_KEY is empty): no message was generated.",
-                style_func=self.style.WARNING,
-            )
+            self.stderr.write(NOT_CONFIGURED, style_func=self.style.WARNING)
         self.stderr.write(_summary(results), style_func=str)
         rows = _rows(page.outfits, results)
         self.stdout.write({"table": _table, "json": _json, "csv": _csv}[output](rows))
+        if results and not any(result.text for result in results):
+            # After the output, as `migrate --check` does: a script sees the rows and the failure.
+            sys.exit(1)
 
 
 async def _generate(
@@ -130,17 +135,6 @@ class _Progress:
     def finish(self) -> None:
         if self.shown:
             self.stream.write("", style_func=str)
-
-
-@contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _limit(value: object) -> int:
