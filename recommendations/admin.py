@@ -152,6 +152,12 @@ def main_image(coordi: Coordi) -> CoordiImage | None:
     return min(images, key=lambda image: (not image.is_main, image.position, image.id), default=None)
 
 
+def main_image_html(coordi: Coordi, *, height: int = 60) -> str:
+    """The coordi's main image as a thumbnail, from its prefetched images."""
+    image = main_image(coordi)
+    return thumbnail_html(image.image_url if image is not None else None, height=height)
+
+
 class HasMessageFilter(admin.SimpleListFilter):
     title = "has a message"
     parameter_name = "has_message"
@@ -209,8 +215,7 @@ class CoordiAdmin(admin.ModelAdmin):
 
     @admin.display(description="image")
     def thumbnail(self, coordi: Coordi) -> str:
-        image = main_image(coordi)
-        return thumbnail_html(image.image_url if image is not None else None)
+        return main_image_html(coordi)
 
     @admin.display(description="description", ordering="description")
     def short_description(self, coordi: Coordi) -> str:
@@ -444,8 +449,7 @@ class GeneratedMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="image")
     def outfit_thumbnail(self, message: GeneratedMessage) -> str:
-        image = main_image(message.coordi)
-        return thumbnail_html(image.image_url if image is not None else None, height=48)
+        return main_image_html(message.coordi, height=48)
 
     @admin.display(description="customer", ordering="user__email")
     def customer(self, message: GeneratedMessage) -> str:
@@ -461,10 +465,9 @@ class GeneratedMessageAdmin(admin.ModelAdmin):
     @admin.display(description="outfit")
     def outfit(self, message: GeneratedMessage) -> str:
         coordi = message.coordi
-        image = main_image(coordi)
         return format_html(
             '{}<br><a href="{}">{}</a>',
-            thumbnail_html(image.image_url if image is not None else None, height=120),
+            main_image_html(coordi, height=120),
             reverse("admin:recommendations_coordi_change", args=[coordi.pk]),
             str(coordi),
         )

@@ -66,11 +66,10 @@ class TryForm(forms.Form):
 
     def chosen_ids(self) -> list[int]:
         """The chosen outfits' ids in the order given (the field's queryset has none), once each."""
-        ids = [coordi.pk for coordi in self.cleaned_data["coordis"]]
+        existing = {coordi.pk for coordi in self.cleaned_data["coordis"]}
         data = self.data if isinstance(self.data, QueryDict) else QueryDict()
-        given = [int(value) for value in data.getlist("coordis")]
-        ordered = list(dict.fromkeys(value for value in given if value in set(ids)))
-        return ordered + sorted(set(ids) - set(ordered))
+        # The data holds ids only (see __init__), and the field found each of those that exist.
+        return list(dict.fromkeys(value for value in map(int, data.getlist("coordis")) if value in existing))
 
 
 def is_id(value: str) -> bool:

@@ -5,6 +5,7 @@ from collections.abc import Generator
 import pytest
 
 from recommendations import page_views
+from recommendations.models import User
 
 from .factories import token_for
 
@@ -13,6 +14,16 @@ from .factories import token_for
 def _page_views_of_this_test():
     """Each test counts its own page views (they are kept in the process between flushes)."""
     page_views.reset()
+
+
+@pytest.fixture
+def staff(client):
+    """A superuser signed in to the admin through the test client."""
+    user = User.objects.create_superuser(
+        email="admin@example.com", password="secret-password", name="운영자", gender="female"
+    )
+    client.force_login(user)
+    return user
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from recommendations.models import (
     CoordiImage,
     CoordiItem,
     GeneratedMessage,
-    User,
     UserClosetItem,
     UserCoordiInteraction,
 )
@@ -26,15 +25,6 @@ from .factories import make_coordi, make_item, make_user
 pytestmark = pytest.mark.django_db
 
 COORDIS = reverse("admin:recommendations_coordi_changelist")
-
-
-@pytest.fixture
-def staff(client):
-    user = User.objects.create_superuser(
-        email="admin@example.com", password="secret-password", name="운영자", gender="female"
-    )
-    client.force_login(user)
-    return user
 
 
 def record(coordi, user, *, text="서연님, 봄 산책 룩이에요 🌸", outcome="ok", minutes=0):

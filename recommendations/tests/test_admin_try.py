@@ -13,7 +13,7 @@ from django.urls import reverse
 from llm.prompts import build_prompt
 from llm.testing import Behaviour
 from llm.testing.images import ImageRoute, picture
-from recommendations.models import CoordiImage, GeneratedMessage, User
+from recommendations.models import CoordiImage, GeneratedMessage
 from recommendations.selectors import load_outfits, user_facts
 
 from .factories import make_coordi, make_user
@@ -22,15 +22,6 @@ pytestmark = pytest.mark.django_db
 
 TRY = reverse("admin:recommendations_coordi_try")
 COORDIS = reverse("admin:recommendations_coordi_changelist")
-
-
-@pytest.fixture
-def staff(client):
-    user = User.objects.create_superuser(
-        email="admin@example.com", password="secret-password", name="운영자", gender="female"
-    )
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture
@@ -250,3 +241,13 @@ def test_staff_who_may_not_see_users_cannot_try(client, staff):
     assert client.get(TRY).status_code == 403
     client.logout()
     assert client.get(TRY).status_code == 302  # to the sign-in page
+
+
+def test_the_outfits_are_shown_in_the_order_chosen(client, staff, minjun, standin):
+    coordis = [make_coordi(images=0, items=0) for _ in range(3)]
+    chosen = [coordis[2], coordis[0], coordis[1]]
+
+    page = try_page(client, minjun, chosen).content.decode()
+
+    shown = sorted(chosen, key=lambda coordi: page.index(f'id="tried-{coordi.id}"'))
+    assert shown == chosen
