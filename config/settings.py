@@ -147,6 +147,13 @@ SERVESTATIC_USE_FINDERS = True
 SERVESTATIC_USE_STATIC_ROOT = True
 SERVESTATIC_AUTOREFRESH = DEBUG
 
+# --- Uploaded files (profile photos), in Django's default storage -------------------------------
+# On local disk under MEDIA_ROOT, served at MEDIA_URL by the app itself only with DEBUG; in
+# production serve MEDIA_URL from MEDIA_ROOT with the proxy, or set STORAGES["default"] to an object
+# store (README: "Profile photos").
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+
 # --- Production hardening (`check --deploy` clean when DEBUG is off) -----------------------------
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
@@ -182,7 +189,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "recommendations.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="20/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": env.str("AUTH_THROTTLE_RATE", default="20/minute"),
+        # Per user, on the web client's writes (likes, skips, views, closet, preferences, photo).
+        "write": env.str("API_WRITE_THROTTLE_RATE", default="300/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fashion recommendations API",

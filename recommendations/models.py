@@ -87,6 +87,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The web client's onboarding: set once the user chose their hashtags and sample outfits.
+    has_completed_onboarding = models.BooleanField(default=False)
+    # In Django's storage (MEDIA_ROOT by default): the API's `profileImageUrl`.
+    profile_photo = models.ImageField(upload_to="profile-photos/", blank=True)
 
     objects = UserManager()
 
@@ -247,6 +251,10 @@ class UserCoordiInteraction(models.Model):
             models.UniqueConstraint(fields=["user", "coordi"], name="one_interaction_per_user_coordi"),
             in_vocabulary("action", InteractionAction, "interaction_action_in_vocabulary"),
         ]
+        # A user's likes, newest first (GET /api/outfits/favorites).
+        indexes = [
+            models.Index(fields=["user", "action", "-created_at"], name="interaction_user_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.action} {self.coordi_id}"
@@ -263,9 +271,78 @@ class UserClosetItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "item"], name="one_closet_entry_per_user_item"),
         ]
+        # A user's closet, newest first (GET /api/closet).
+        indexes = [models.Index(fields=["user", "-created_at"], name="closet_user_newest")]
 
     def __str__(self) -> str:
         return f"{self.user_id} saved {self.item_id}"
+
+
+class Hashtag(models.Model):
+    """A style tag a user can prefer at onboarding (#캐주얼, #미니멀, ...); seeded by a migration."""
+
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserPreferredHashtag(models.Model):
+    """A hashtag the user chose at onboarding."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="preferred_hashtags")
+    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="preferred_by")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["hashtag_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "hashtag"], name="one_preference_per_user_hashtag"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} prefers {self.hashtag_id}"
+
+
+class UserPreferredCoordi(models.Model):
+    """A sample outfit the user chose at onboarding (`preferredAt`: when)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="preferred_coordis")
+    coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="preferred_by")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "coordi"], name="one_preference_per_user_coordi"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} prefers {self.coordi_id}"
+
+
+class CoordiView(models.Model):
+    """How long a user looked at an outfit (the web client's `POST /api/outfits/{id}/view`); one row
+    per view."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="coordi_views")
+    coordi = models.ForeignKey(Coordi, on_delete=models.CASCADE, related_name="views")
+    duration_seconds = models.FloatField(help_text="How long the outfit was on screen.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["coordi", "-created_at"], name="coordi_view_newest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_seconds__gte=0), name="coordi_view_duration_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} viewed {self.coordi_id} for {self.duration_seconds:g} s"
 
 
 class GeneratedMessage(models.Model):

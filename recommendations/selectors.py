@@ -239,3 +239,9 @@ def recommendation_page(user: User, *, page: int, limit: int) -> OutfitPage:
 
 def _first_image_url(images: QuerySet[CoordiImage] | QuerySet[ItemImage]) -> str | None:
     return images[0].image_url if images else None
+
+
+# --- Accounts: sign-up, sign-in, onboarding, the profile photo (reads) -----------------------------
+
+
+# --- Likes, skips, views and the closet (reads) ----------------------------------------------------

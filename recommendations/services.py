@@ -181,3 +181,9 @@ async def _messages_and_record(
     )
     if any(_called_here(result) for result in results):
         await database_hop(record_messages)(user_id=user.id, results=results)
+
+
+# --- Accounts: sign-up, sign-in, onboarding, the profile photo (writes) -----------------------------
+
+
+# --- Likes, skips, views and the closet (writes) ----------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import errors, stream, views
+from . import accounts, errors, outfits, stream, views
 
 urlpatterns = [
     path("recommendations", views.RecommendationsView.as_view(), name="recommendations"),
@@ -10,6 +10,9 @@ urlpatterns = [
         name="recommendation-stream",
     ),  # fmt: skip
     path("auth/token", views.TokenView.as_view(), name="auth-token"),
+    # The replaced service's web client (its routes and shapes).
+    *accounts.urlpatterns,
+    *outfits.urlpatterns,
 ]
 
 # Registered after the API's own routes by config.urls (schema, docs), so it comes last there.
