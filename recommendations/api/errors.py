@@ -31,6 +31,16 @@ _CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
+class ApiError(exceptions.APIException):
+    """An error in the API's own vocabulary: a status and a code the replaced service's client knows
+    (`ApiError(409, "ALREADY_FAVORITED", "Outfit 42 is already a favorite.")`)."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.default_code = code
+
+
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"

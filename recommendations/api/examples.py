@@ -71,10 +71,12 @@ ERROR_EXAMPLES = {
     400: ("VALIDATION_ERROR", "limit: Ensure this value is less than or equal to 50."),
     401: ("UNAUTHORIZED", "Authentication credentials were not provided."),
     403: ("FORBIDDEN", "refresh: fresh messages are for staff only."),
+    404: ("NOT_FOUND", "No outfit with id 42."),
     406: ("NOT_ACCEPTABLE", 'Could not satisfy the request Accept header.'),
     413: ("REQUEST_TOO_LARGE", "The request body is too large."),
+    409: ("ALREADY_FAVORITED", "Outfit 42 is already a favorite."),
     415: ("UNSUPPORTED_MEDIA_TYPE", 'Unsupported media type "text/plain" in request.'),
     429: ("RATE_LIMITED", "Request was throttled. Expected available in 42 seconds."),
     500: ("INTERNAL_ERROR", "An unexpected error occurred."),
-    501: ("NOT_IMPLEMENTED", "This needs the ASGI server (uvicorn config.asgi:application): ..."),
+    501: ("NOT_IMPLEMENTED", "Not implemented here: ..."),
 }

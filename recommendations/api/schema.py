@@ -56,12 +56,14 @@ _REASONS = {
     400: "A bad parameter or body (the message names it).",
     401: "No valid credentials.",
     403: "Signed in, but not allowed.",
+    404: "No such resource (the message names it).",
     406: "The Accept header asks for something other than JSON.",
     413: "The body is over the server's limit (DATA_UPLOAD_MAX_MEMORY_SIZE).",
+    409: "In conflict with what is stored (already there; the code says what).",
     415: "The body is not JSON.",
     429: "Too many attempts; Retry-After says when to try again.",
     500: "A bug on our side (logged); never a traceback.",
-    501: "Needs the ASGI server.",
+    501: "Not implemented by this server (here, or under WSGI: the message says which).",
 }
 
 
