@@ -6,6 +6,7 @@ Every name is documented once, in the README's environment table.
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import environ
 import limits
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "corsheaders",
     "servestatic",  # before staticfiles: runserver leaves static files to ServeStatic too
     "django.contrib.staticfiles",
     "rest_framework",
@@ -51,6 +53,9 @@ INSTALLED_APPS = [
 # answers static files right after the security headers are set, before sessions and the rest.
 MIDDLEWARE = [
     "config.middleware.InlineSecurityMiddleware",
+    # Async already. Before everything that can answer: a preflight is answered here, before
+    # sessions, CSRF and authentication (settings under "CORS" below).
+    "corsheaders.middleware.CorsMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "config.middleware.InlineSessionMiddleware",
     "config.middleware.InlineCommonMiddleware",
@@ -175,6 +180,25 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W002",
     "security.W003",
 ]
+
+# --- CORS (django-cors-headers): browser clients on other origins, /api/ only ------------------
+# The web client runs on its own origin (`next dev`: http://localhost:3000) and sends
+# `Authorization: Bearer`, so each call is preflighted. Origins are scheme://host[:port], exactly.
+CORS_ALLOWED_ORIGINS = env.list(
+    "CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else []
+)
+for _origin in CORS_ALLOWED_ORIGINS:
+    _parts = urlsplit(_origin)
+    if _parts.scheme not in ("http", "https") or not _parts.netloc or _parts.path or _parts.query:
+        # django-cors-headers' own check runs only with manage.py; uvicorn would start and refuse
+        # every browser call.
+        raise ImproperlyConfigured(
+            f"CORS_ALLOWED_ORIGINS: {_origin!r} is not an origin (scheme://host[:port], no path)."
+        )
+CORS_URLS_REGEX = r"^/api/.*$"
+# What the client sends; tokens travel in Authorization, never in cookies, so no credentials mode.
+CORS_ALLOW_HEADERS = ("authorization", "content-type")
+CORS_ALLOW_CREDENTIALS = False
 
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
