@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
@@ -76,8 +79,25 @@ def catalogue(standin) -> dict[str, Coordi]:
 
 
 @pytest.fixture
-def server(standin, catalogue) -> Iterator[AppServer]:
-    with AppServer(env={"GOOGLE_API_KEY": standin.api_key, "GEMINI_BASE_URL": standin.base_url}) as app:
+def web_client() -> Iterator[list[str]]:
+    """Two origins serving the web-client page (WEB_CLIENT_PAGE): the first allowed by the server's
+    CORS_ALLOWED_ORIGINS, the second not."""
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), WebClientPage) for _ in range(2)]
+    threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in servers]
+    for thread in threads:
+        thread.start()
+    yield [f"http://127.0.0.1:{server.server_address[1]}" for server in servers]
+    for server, thread in zip(servers, threads, strict=True):
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def server(standin, catalogue, web_client) -> Iterator[AppServer]:
+    env = {"GOOGLE_API_KEY": standin.api_key, "GEMINI_BASE_URL": standin.base_url,
+           "CORS_ALLOWED_ORIGINS": web_client[0]}  # fmt: skip
+    with AppServer(env=env) as app:
         yield app
 
 
@@ -167,3 +187,94 @@ def test_a_merchandiser_tries_a_message_for_the_demo_customer(page, server, cata
     page.goto(f"{server.url}/admin/recommendations/generatedmessage/?customer=demo@example.com")
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     expect(page.locator("#result_list td.field-message_text")).to_have_text(MESSAGE)
+
+
+# The replaced service's web client, reduced to its sign-up path: a page on its own origin that calls
+# the API from the browser with fetch, as the Next.js client does (JSON bodies and a Bearer token,
+# so every call is preflighted), and shows "Network Error" as the client does when CORS refuses.
+WEB_CLIENT_PAGE = """<!doctype html>
+<html lang="ko"><head><meta charset="utf-8"><title>web client</title></head><body>
+<form id="signup">
+  <label>Email <input name="email" type="email"></label>
+  <label>Password <input name="password" type="password"></label>
+  <label>Name <input name="name"></label>
+  <select name="gender" aria-label="Gender"><option value="female">여성</option>
+    <option value="male">남성</option></select>
+  <button>Sign up</button>
+</form>
+<p id="status"></p><p id="me"></p><p id="message"></p>
+<script>
+const api = new URLSearchParams(location.search).get("api");
+async function call(path, {method = "GET", body, token} = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  const response = await fetch(api + path, {method, headers,
+    body: body === undefined ? undefined : JSON.stringify(body)});
+  return [response.status, await response.json()];
+}
+document.getElementById("signup").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = Object.fromEntries(new FormData(event.target));
+  const status = document.getElementById("status");
+  try {
+    const [created] = await call("/api/auth/signup", {method: "POST", body: form});
+    const [, login] = await call("/api/auth/login", {method: "POST",
+      body: {email: form.email, password: form.password}});
+    const token = login.data.token;
+    const [, me] = await call("/api/auth/me", {token});
+    document.getElementById("me").textContent =
+      `${me.data.user.name} ${me.data.user.hasCompletedOnboarding}`;
+    const [, page] = await call("/api/recommendations?limit=1", {token});
+    document.getElementById("message").textContent = page.data.outfits[0].llmMessage;
+    status.textContent = `signed up ${created}`;
+  } catch (error) {
+    status.textContent = "Network Error";
+  }
+});
+</script></body></html>
+""".encode()
+
+
+class WebClientPage(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(WEB_CLIENT_PAGE)))
+        self.end_headers()
+        self.wfile.write(WEB_CLIENT_PAGE)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def sign_up(page: Page, origin: str, server: AppServer, email: str) -> None:
+    page.goto(f"{origin}/?api={server.url}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("client-password-1")
+    page.get_by_label("Name").fill("이서연")
+    page.get_by_label("Gender").select_option("female")
+    page.get_by_role("button", name="Sign up").click()
+
+
+def test_the_web_client_signs_up_from_its_own_origin(page, server, web_client, standin):
+    allowed, refused = web_client
+
+    # From an origin the server does not allow, the browser refuses every call: nobody is made.
+    sign_up(page, refused, server, "refused@example.com")
+    expect(page.locator("#status")).to_have_text("Network Error")
+
+    sign_up(page, allowed, server, "seoyeon@example.com")
+    expect(page.locator("#status")).to_have_text("signed up 201")
+    expect(page.locator("#me")).to_have_text("이서연 false")
+    expect(page.locator("#message")).to_have_text(MESSAGE)  # a Bearer call, preflighted and allowed
+
+    # Checked through the API itself: the refused origin's sign-up never reached the database.
+    assert [sign_in_status(server, email) for email in ("refused@example.com", "seoyeon@example.com")] == [
+        401, 200,
+    ]  # fmt: skip
+
+
+def sign_in_status(server: AppServer, email: str) -> int:
+    body = {"email": email, "password": "client-password-1"}
+    return httpx.post(f"{server.url}/api/auth/login", json=body, timeout=30).status_code
