@@ -301,7 +301,8 @@ def favorites(client, auth, **params):
 
 def test_the_favorites_are_the_recommendations_outfits_liked_newest_like_first(client, user, auth):
     # Created in one order, liked in another: the list follows the likes.
-    older_outfit, newer_outfit, not_liked = make_coordi(minutes_ago=30), make_coordi(minutes_ago=5), make_coordi()
+    older_outfit, newer_outfit = make_coordi(minutes_ago=30), make_coordi(minutes_ago=5)
+    not_liked = make_coordi()
     shown = {o["id"]: o for o in client.get("/api/recommendations", headers=auth).json()["data"]["outfits"]}
     saved_item = older_outfit.items.order_by("id").last()
     assert saved_item is not None
@@ -360,8 +361,10 @@ def test_favorites_pagination(client, user, auth):
 def test_no_favorites(client, auth):
     assert favorites(client, auth) == {
         "outfits": [],
-        "pagination": {"currentPage": 1, "totalPages": 0, "totalItems": 0, "hasNext": False, "hasPrev": False},
-    }
+        "pagination": {
+            "currentPage": 1, "totalPages": 0, "totalItems": 0, "hasNext": False, "hasPrev": False,
+        },
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -463,7 +466,7 @@ def test_every_write_is_throttled_per_user_429_in_the_envelope(client, user, aut
                                                                body):  # fmt: skip
     monkeypatch.setattr(WriteRateThrottle, "THROTTLE_RATES", {"write": "2/minute"})
     coordi = make_coordi()
-    path = path.format(coordi=coordi.id, item=coordi.items.first().id)
+    path = path.format(coordi=coordi.id, item=coordi.items.order_by("id")[0].id)
 
     def send(headers):
         return getattr(client, method)(path, body, "application/json", headers=headers)

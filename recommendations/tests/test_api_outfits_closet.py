@@ -47,7 +47,8 @@ def test_the_closet_field_by_field_newest_saved_first(client, user, auth):
     outer = make_item(category="outer", images=0)
     # The first image by position, whatever order the images were made in.
     for position in (2, 0, 1):
-        ItemImage.objects.create(item=top, image_url=f"http://127.0.0.1:9/top-{position}.jpg", position=position)
+        url = f"http://127.0.0.1:9/top-{position}.jpg"
+        ItemImage.objects.create(item=top, image_url=url, position=position)
     save_at(user, outer, minutes_ago=1)
     save_at(user, top, minutes_ago=5)
     save_at(make_user(), make_item(), minutes_ago=0)  # someone else's closet
@@ -109,9 +110,11 @@ def test_closet_pagination(client, user, auth):
 def test_an_empty_closet(client, auth):
     assert closet(client, auth) == {
         "items": [],
-        "pagination": {"currentPage": 1, "totalPages": 0, "totalItems": 0, "hasNext": False, "hasPrev": False},
+        "pagination": {
+            "currentPage": 1, "totalPages": 0, "totalItems": 0, "hasNext": False, "hasPrev": False,
+        },
         "categoryCounts": {"top": 0, "bottom": 0, "outer": 0},
-    }
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

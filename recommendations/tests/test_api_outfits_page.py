@@ -41,7 +41,8 @@ def test_a_like_a_skip_and_a_save_show_on_the_next_page_keeping_fragments_and_me
 
     assert client.post(f"/api/outfits/{liked.id}/favorite", headers=auth).status_code == 201
     assert client.post(f"/api/outfits/{skipped.id}/skip", headers=auth).status_code == 200
-    assert client.post("/api/closet/items", {"itemId": item.id}, "application/json", headers=auth).status_code == 201
+    saved = client.post("/api/closet/items", {"itemId": item.id}, "application/json", headers=auth)
+    assert saved.status_code == 201
     after = page(client, auth)
 
     # Liked and skipped outfits leave the page; the saved item is marked.
@@ -85,7 +86,8 @@ def at_once(requests: list) -> list[int]:
         try:
             client = Client()
             barrier.wait(timeout=10)
-            statuses[index] = getattr(client, method)(path, body, "application/json", headers=headers).status_code
+            response = getattr(client, method)(path, body, "application/json", headers=headers)
+            statuses[index] = response.status_code
         finally:
             connection.close()
 
