@@ -12,11 +12,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Window
 
 from llm.facts import CoordiFacts, ItemFacts, UserFacts
 
 from .models import (
+    Category,
     Coordi,
     CoordiImage,
     CoordiItem,
@@ -245,3 +246,90 @@ def _first_image_url(images: QuerySet[CoordiImage] | QuerySet[ItemImage]) -> str
 
 
 # --- Likes, skips, views and the closet (reads) ----------------------------------------------------
+
+
+def favorites_state(user: User, *, page: int, limit: int) -> PageState:
+    """A page of the user's liked outfits, newest like first, as page_state gives the recommender's:
+    the same fragments, messages and payload follow (GET /api/outfits/favorites).
+
+    Two queries whatever the page size: the likes with their coordis' versions and the total (a page
+    past the end counts them instead), and the closet entries among their items.
+    """
+    likes = UserCoordiInteraction.objects.filter(user=user, action=UserCoordiInteraction.Action.LIKE)
+    offset = (page - 1) * limit
+    rows = list(
+        likes.order_by("-created_at", "-id")
+        .annotate(total=Window(Count("id")))
+        .values_list("coordi_id", "coordi__catalogue_version", "total")[offset : offset + limit]
+    )
+    if not rows:
+        return PageState(page=page, limit=limit, total=likes.count(), versions={},
+                         favorited=frozenset(), saved=frozenset())  # fmt: skip
+    versions = {coordi_id: version for coordi_id, version, _ in rows}
+    saved = UserClosetItem.objects.filter(user=user, item__coordi_items__coordi_id__in=list(versions))
+    return PageState(
+        page=page,
+        limit=limit,
+        total=rows[0][2],
+        versions=versions,
+        favorited=frozenset(versions),
+        saved=frozenset(saved.values_list("item_id", flat=True)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClosetEntry:
+    """An item in a user's closet, as GET /api/closet shows it."""
+
+    id: int
+    category: str
+    name: str
+    brand: str
+    price: int
+    image_url: str | None
+    purchase_url: str
+    saved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClosetPage:
+    items: tuple[ClosetEntry, ...]
+    page: int
+    limit: int
+    # Of the category asked for (every category for None).
+    total: int
+    # Of every category, whatever was asked for.
+    category_counts: dict[str, int]
+
+    total_pages = PageState.total_pages
+    has_next = PageState.has_next
+    has_prev = PageState.has_prev
+
+
+def closet_page(user: User, *, category: str | None, page: int, limit: int) -> ClosetPage:
+    """A page of the user's closet, newest saved first, of one category (None: all), with the count
+    of each category. Two queries whatever the page size: the counts (the total is theirs), the
+    page with each item's first image."""
+    entries = UserClosetItem.objects.filter(user=user)
+    found = dict(
+        entries.order_by().values("item__category").annotate(n=Count("id")).values_list("item__category", "n")
+    )
+    counts = {name: found.get(name, 0) for name in Category.values}
+    shown = entries.filter(item__category=category) if category else entries
+    first_image = (
+        ItemImage.objects.filter(item_id=OuterRef("item_id")).order_by("position", "id").values("image_url")
+    )
+    offset = (page - 1) * limit
+    rows = (
+        shown.order_by("-created_at", "-id")
+        .annotate(image_url=Subquery(first_image[:1]))
+        .values_list("item_id", "item__category", "item__name", "item__brand", "item__price",
+                     "image_url", "item__purchase_url", "created_at")[offset : offset + limit]
+    )  # fmt: skip
+    return ClosetPage(
+        items=tuple(ClosetEntry(*row) for row in rows),
+        page=page,
+        limit=limit,
+        total=counts[category] if category else sum(counts.values()),
+        category_counts=counts,
+    )

@@ -4,11 +4,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import BigIntegerField
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from llm.facts import CoordiFacts, UserFacts
@@ -19,7 +22,15 @@ from llm.store import Stored
 from . import background
 from .connections import database_hop
 from .messages import PENDING, UNAVAILABLE, OutfitMessage
-from .models import GeneratedMessage
+from .models import (
+    Coordi,
+    CoordiView,
+    GeneratedMessage,
+    Item,
+    User,
+    UserClosetItem,
+    UserCoordiInteraction,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -187,3 +198,107 @@ async def _messages_and_record(
 
 
 # --- Likes, skips, views and the closet (writes) ----------------------------------------------------
+
+# One verdict per user and outfit (the model's unique constraint): a like replaces a skip, a skip
+# leaves a like. Two writes at once are told apart by that constraint, never by a read before the
+# write, so two likes of one outfit make one row and one AlreadyFavorited.
+LIKE, SKIP = UserCoordiInteraction.Action.LIKE, UserCoordiInteraction.Action.SKIP
+# Ids (from a URL, unbounded) past this match nothing, and cannot even be sent to the database.
+MAX_BIGINT = BigIntegerField.MAX_BIGINT
+
+
+class AlreadyFavorited(Exception):
+    pass
+
+
+class NotFavorited(Exception):
+    pass
+
+
+class AlreadySaved(Exception):
+    pass
+
+
+class NotSaved(Exception):
+    pass
+
+
+def _ensure_coordi(coordi_id: int) -> None:
+    if coordi_id > MAX_BIGINT or not Coordi.objects.filter(pk=coordi_id).exists():
+        raise Coordi.DoesNotExist(f"No outfit with id {coordi_id}.")
+
+
+def _ensure_item(item_id: int) -> None:
+    if item_id > MAX_BIGINT or not Item.objects.filter(pk=item_id).exists():
+        raise Item.DoesNotExist(f"No item with id {item_id}.")
+
+
+def favorite_outfit(*, user: User, coordi_id: int) -> datetime:
+    """Likes the outfit (a skip of it becomes the like); returns when. Raises Coordi.DoesNotExist,
+    or AlreadyFavorited when the user likes it already."""
+    _ensure_coordi(coordi_id)
+    now = timezone.now()
+    verdicts = UserCoordiInteraction.objects.filter(user=user, coordi_id=coordi_id)
+    # A skip becomes the like, in one UPDATE (of a skip only: a like already there stays as it is).
+    if verdicts.filter(action=SKIP).update(action=LIKE, created_at=now):
+        return now
+    try:
+        with transaction.atomic():
+            UserCoordiInteraction.objects.create(user=user, coordi_id=coordi_id, action=LIKE, created_at=now)
+    except IntegrityError:
+        # A verdict got there first: a like (this one is the second), or a skip made meanwhile.
+        if verdicts.filter(action=SKIP).update(action=LIKE, created_at=now):
+            return now
+        _ensure_coordi(coordi_id)  # (or the outfit was deleted meanwhile)
+        raise AlreadyFavorited(f"Outfit {coordi_id} is already a favorite.") from None
+    return now
+
+
+def unfavorite_outfit(*, user: User, coordi_id: int) -> datetime:
+    """Takes the like back (the outfit is then recommended again); returns when. Raises
+    NotFavorited when the user does not like it, Coordi.DoesNotExist when there is no such outfit."""
+    likes = UserCoordiInteraction.objects.filter(user=user, coordi_id=coordi_id, action=LIKE)
+    if coordi_id > MAX_BIGINT or not likes.delete()[0]:
+        _ensure_coordi(coordi_id)
+        raise NotFavorited(f"Outfit {coordi_id} is not a favorite.")
+    return timezone.now()
+
+
+def skip_outfit(*, user: User, coordi_id: int) -> UserCoordiInteraction:
+    """Records a skip of the outfit, unless the user likes it (the like stays) or skipped it already
+    (the first skip stays): the user's verdict on it. Raises Coordi.DoesNotExist."""
+    _ensure_coordi(coordi_id)
+    # get_or_create settles a race on the unique constraint: the second writer reads the first's row.
+    verdict, _ = UserCoordiInteraction.objects.get_or_create(
+        user=user, coordi_id=coordi_id, defaults={"action": SKIP}
+    )
+    return verdict
+
+
+def record_view(*, user: User, coordi_id: int, duration_seconds: float) -> CoordiView:
+    """Keeps how long the user looked at the outfit (one row per view). Raises Coordi.DoesNotExist."""
+    _ensure_coordi(coordi_id)
+    return CoordiView.objects.create(user=user, coordi_id=coordi_id, duration_seconds=duration_seconds)
+
+
+def save_item(*, user: User, item_id: int) -> datetime:
+    """Puts the item in the user's closet; returns when. Raises Item.DoesNotExist, or AlreadySaved
+    (also for the second of two saves at once: the unique constraint decides)."""
+    _ensure_item(item_id)
+    try:
+        with transaction.atomic():
+            entry = UserClosetItem.objects.create(user=user, item_id=item_id)
+    except IntegrityError:
+        _ensure_item(item_id)  # (or the item was deleted meanwhile)
+        raise AlreadySaved(f"Item {item_id} is already in the closet.") from None
+    return entry.created_at
+
+
+def remove_item(*, user: User, item_id: int) -> datetime:
+    """Takes the item out of the user's closet; returns when. Raises NotSaved when it is not there,
+    Item.DoesNotExist when there is no such item."""
+    entries = UserClosetItem.objects.filter(user=user, item_id=item_id)
+    if item_id > MAX_BIGINT or not entries.delete()[0]:
+        _ensure_item(item_id)
+        raise NotSaved(f"Item {item_id} is not in the closet.")
+    return timezone.now()

@@ -22,7 +22,7 @@ from .. import background, page_views, services
 from ..connections import database_hop, release
 from ..messages import UNAVAILABLE, OutfitMessage, current_messages
 from ..models import User
-from ..selectors import catalogue_versions, page_state, user_facts
+from ..selectors import PageState, catalogue_versions, page_state, user_facts
 from .examples import MESSAGES_EXAMPLE, PAGE_EXAMPLE, TOKEN_EXAMPLE, TOKEN_REQUEST_EXAMPLE
 from .fragments import fragment_facts, outfit_fragments, render_outfit
 from .renderers import ORJSONRenderer
@@ -89,7 +89,7 @@ class PageView(APIView):
                 raise exceptions.PermissionDenied("refresh: fresh messages are for staff only.")
             if self.outlives_response and not on_lasting_loop(request):
                 raise NeedsASGI()
-            self.state = page_state(user, page=self.query["page"], limit=self.query["limit"])
+            self.state = self.read_state(user, page=self.query["page"], limit=self.query["limit"])
             self.views_due = page_views.count(can_flush=on_lasting_loop(request))
         finally:
             # The page then waits on the cache and Gemini: its pooled connection goes back now.
@@ -101,6 +101,11 @@ class PageView(APIView):
         self.reader = user_facts(user)
         facts = [fragment_facts(self.fragments[coordi_id]) for coordi_id in self.shown]
         self.known = known_messages(facts, self.reader, use_cache=not self.query["refresh"])
+
+    def read_state(self, user: User, *, page: int, limit: int) -> PageState:
+        """Which outfits the page shows, with what depends on the reader (in initial()'s hop): the
+        recommender's page here; another list of outfits (the favorites) says its own."""
+        return page_state(user, page=page, limit=limit)
 
     def start_messages(self) -> services.PageMessages:
         """The page's messages: those known, and the rest set in the making (plain values only past
