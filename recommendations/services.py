@@ -3,12 +3,19 @@
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
-from django.db import DatabaseError
+from django.core.files import File
+from django.core.files.storage import Storage
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import FileField, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from llm.facts import CoordiFacts, UserFacts
@@ -19,7 +26,15 @@ from llm.store import Stored
 from . import background
 from .connections import database_hop
 from .messages import PENDING, UNAVAILABLE, OutfitMessage
-from .models import GeneratedMessage
+from .models import (
+    Coordi,
+    GeneratedMessage,
+    Hashtag,
+    User,
+    UserPreferredCoordi,
+    UserPreferredHashtag,
+)
+from .selectors import Account, account
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +199,154 @@ async def _messages_and_record(
 
 
 # --- Accounts: sign-up, sign-in, onboarding, the profile photo (writes) -----------------------------
+
+
+# The database's largest id (a signed 64-bit integer, SQLite's and PostgreSQL's bigint): past it an
+# id names nothing, and must not reach a query.
+MAX_DATABASE_ID = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    token: str
+    account: Account
+
+
+class EmailTaken(Exception):
+    """A user with this email address (in any case) already exists."""
+
+
+class UnknownIds(Exception):
+    """Some of the ids asked for name nothing (kept in `ids`, in the order given)."""
+
+    def __init__(self, ids: Sequence[int]) -> None:
+        super().__init__(ids)
+        self.ids = list(ids)
+
+
+class UnknownHashtags(UnknownIds):
+    pass
+
+
+class UnknownOutfits(UnknownIds):
+    pass
+
+
+def sign_up(*, email: str, password: str, name: str, gender: str) -> SignedIn:
+    """A new user, signed in (a token, `last_login`); EmailTaken when the address is someone's.
+
+    No check before the insert: the case-insensitive unique constraint decides, so two sign-ups of
+    one address at once make one user and one EmailTaken.
+    """
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email, password, name=name, gender=gender, last_login=timezone.now()
+            )
+            token = Token.objects.create(user=user)
+    except IntegrityError:
+        if User.objects.filter(email__iexact=email).exists():
+            raise EmailTaken(email) from None
+        raise
+    return SignedIn(token=token.key, account=account(user))
+
+
+def sign_in(*, request: HttpRequest | None, email: str, password: str) -> SignedIn | None:
+    """issue_token(), and the user it signed in; None when the credentials sign no one in."""
+    key = issue_token(request=request, email=email, password=password)
+    if key is None:
+        return None
+    return SignedIn(token=key, account=account(User.objects.get(auth_token__key=key)))
+
+
+def sign_out(*, user: User) -> None:
+    """Deletes the user's API token: every client holding it is signed out (sign-in makes a new one)."""
+    Token.objects.filter(user=user).delete()
+
+
+def choose_preferences(*, user: User, hashtag_ids: Sequence[int], coordi_ids: Sequence[int]) -> None:
+    """The user's onboarding choice, replacing any earlier one, and the user marked onboarded, in one
+    transaction; UnknownHashtags or UnknownOutfits (nothing written) when an id names nothing.
+
+    The user's row is locked first: two choices of one user at once are made one after the other
+    (else both would delete the old rows, and the second insert would break the unique constraints).
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).exists()
+        _check_known(Hashtag.objects.all(), hashtag_ids, UnknownHashtags)
+        _check_known(Coordi.objects.all(), coordi_ids, UnknownOutfits)
+        UserPreferredHashtag.objects.filter(user=user).delete()
+        UserPreferredCoordi.objects.filter(user=user).delete()
+        now = timezone.now()
+        UserPreferredHashtag.objects.bulk_create(
+            UserPreferredHashtag(user=user, hashtag_id=hashtag_id, created_at=now)
+            for hashtag_id in hashtag_ids
+        )
+        # One timestamp, ids in the order given: the order chosen is read back by id.
+        UserPreferredCoordi.objects.bulk_create(
+            UserPreferredCoordi(user=user, coordi_id=coordi_id, created_at=now)
+            for coordi_id in coordi_ids
+        )
+        User.objects.filter(pk=user.pk).update(has_completed_onboarding=True)
+
+
+def _check_known(
+    queryset: QuerySet[Hashtag] | QuerySet[Coordi], ids: Sequence[int], unknown: type[UnknownIds]
+) -> None:
+    candidates = [pk for pk in ids if 0 < pk <= MAX_DATABASE_ID]
+    known = set(queryset.filter(pk__in=candidates).values_list("pk", flat=True))
+    missing = [pk for pk in ids if pk not in known]
+    if missing:
+        raise unknown(missing)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPhoto:
+    url: str  # as the storage names it (relative with the local disk)
+    created_at: datetime
+
+
+def replace_profile_photo(*, user: User, photo: File, extension: str) -> StoredPhoto:
+    """Stores the photo under a new random name, points the user at it, then deletes the previous
+    file (only once the new one is stored and the row updated: a failure keeps the old photo)."""
+    field = _photo_field()
+    storage = field.storage
+    name = storage.save(field.generate_filename(user, f"{uuid.uuid4().hex}.{extension}"), photo)
+    try:
+        with transaction.atomic():
+            previous = _locked_photo_name(user)
+            User.objects.filter(pk=user.pk).update(profile_photo=name)
+    except BaseException:
+        storage.delete(name)
+        raise
+    if previous:
+        storage.delete(previous)
+    return StoredPhoto(url=storage.url(name), created_at=timezone.now())
+
+
+def remove_profile_photo(*, user: User) -> datetime:
+    """The user without a profile photo, its file deleted; when they had none, nothing changes."""
+    storage: Storage = _photo_field().storage
+    with transaction.atomic():
+        previous = _locked_photo_name(user)
+        if previous:
+            User.objects.filter(pk=user.pk).update(profile_photo="")
+    if previous:
+        storage.delete(previous)
+    return timezone.now()
+
+
+def _photo_field() -> FileField:
+    field = User._meta.get_field("profile_photo")
+    if not isinstance(field, FileField):  # (for the type checker: it is the model's ImageField)
+        raise TypeError(field)
+    return field
+
+
+def _locked_photo_name(user: User) -> str:
+    """The user's photo as stored now, the row locked until the transaction ends (so two uploads
+    at once each delete the file the other replaced, never the one kept)."""
+    return User.objects.select_for_update().values_list("profile_photo", flat=True).get(pk=user.pk)
 
 
 # --- Likes, skips, views and the closet (writes) ----------------------------------------------------
