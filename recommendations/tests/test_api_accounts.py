@@ -366,7 +366,7 @@ def test_me_field_by_field(client):
     second = make_coordi(style="minimal", season="winter", description="겨울 미니멀", main_image=None)
     third = make_coordi(images=0)
     prefer(user, hashtags=chosen_tags, coordis=[second, first, third])
-    preferred_at = UserPreferredCoordi.objects.filter(user=user).first().created_at
+    preferred_at = UserPreferredCoordi.objects.filter(user=user)[0].created_at
 
     response = client.get(ME, headers=bearer(token_for(user)))
 

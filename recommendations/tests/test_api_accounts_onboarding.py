@@ -144,8 +144,11 @@ def test_a_new_choice_replaces_the_earlier_one(client, user, auth, tag_ids, outf
 def test_ten_hashtags_is_the_most_and_three_the_least(client, user, auth, tag_ids, outfit_ids):
     extra = [Hashtag.objects.create(name=f"#태그{n}").id for n in range(2)]
 
-    assert choose(client, auth, {"hashtagIds": tag_ids + extra, "sampleOutfitIds": outfit_ids[:5]}).status_code == 200
-    assert choose(client, auth, {"hashtagIds": tag_ids[:3], "sampleOutfitIds": outfit_ids[:5]}).status_code == 200
+    most = choose(client, auth, {"hashtagIds": tag_ids + extra, "sampleOutfitIds": outfit_ids[:5]})
+    least = choose(client, auth, {"hashtagIds": tag_ids[:3], "sampleOutfitIds": outfit_ids[:5]})
+
+    assert (most.status_code, least.status_code) == (200, 200)
+    assert UserPreferredHashtag.objects.filter(user=user).count() == 3
 
 
 UNKNOWN = 10**9
