@@ -30,20 +30,41 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string, nothing else: DRF's CharField would also take 0 or true, as "0" or "True"."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# Said in the schema too (as `pattern`), so that it describes exactly what is accepted: no NUL
+# character (DRF refuses them; PostgreSQL cannot store them), and for a name something not blank.
+# Whitespace spelt out: `\s` differs between Python's engine and the ECMA one JSON Schema names
+# (Python's takes U+001C to U+001F and U+0085, ECMA's U+FEFF); this is both sets.
+_WHITESPACE = (
+    r"\t\n\u000b\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\ufeff"
+)
+NO_NUL = RegexValidator(r"^[^\u0000]*$", "Null characters are not allowed.")
+NOT_BLANK = RegexValidator(
+    rf"^[^\u0000]*[^\u0000{_WHITESPACE}][^\u0000]*$", "This field may not be blank."
+)
+
+
 def _password_field() -> serializers.CharField:
-    return serializers.CharField(
+    return StrictCharField(
         trim_whitespace=False, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
-        style={"input_type": "password"},
+        validators=[NO_NUL], style={"input_type": "password"},
     )  # fmt: skip
 
 
 class SignupRequestSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = _password_field()
-    # Trimmed, then not blank (the pattern says it in the schema too).
-    name = serializers.CharField(
-        max_length=100, validators=[RegexValidator(r"\S", "This field may not be blank.")]
-    )
+    # As given, not trimmed: the schema's lengths and pattern are then the rule exactly.
+    name = StrictCharField(max_length=100, trim_whitespace=False, validators=[NOT_BLANK])
     gender = serializers.ChoiceField(choices=Gender.choices)
 
 

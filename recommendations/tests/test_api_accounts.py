@@ -120,6 +120,8 @@ def test_an_email_already_used_in_any_case_is_409(client, email):
         ({"password": "seven-c"}, "password"),
         ({"password": "x" * 4097}, "password"),
         ({"password": None}, "password"),
+        ({"password": 12345678}, "password"),
+        ({"password": "eight-ch\x00"}, "password"),
         ({"email": "not-an-email"}, "email"),
         ({"email": ""}, "email"),
         ({"gender": "other"}, "gender"),
@@ -127,6 +129,11 @@ def test_an_email_already_used_in_any_case_is_409(client, email):
         ({"name": ""}, "name"),
         ({"name": "   "}, "name"),
         ({"name": "가" * 101}, "name"),
+        ({"name": 0}, "name"),
+        ({"name": "민\x00지"}, "name"),
+        ({"name": "\t\n\u3000"}, "name"),
+        ({"name": "\u001c\ufeff\u0085"}, "name"),
+        ({"name": ["김민지"]}, "name"),
     ],
 )
 def test_bad_fields_are_400_naming_the_field(client, change, field):
@@ -146,6 +153,12 @@ def test_a_missing_field_is_400_naming_it(client, missing):
 
     assert response.status_code == 400
     assert response.json()["error"]["message"] == f"{missing}: This field is required."
+
+
+def test_the_name_is_kept_as_given(client):
+    response = post(client, SIGNUP, {**NEW_USER, "name": " 민지 "})
+
+    assert response.json()["data"]["user"]["name"] == " 민지 "
 
 
 def test_the_longest_password_and_name_are_accepted(client):
