@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 """
 
 def fuzz(
-    server: AppServer, workdir: Path, *headers: str, only: list[str] = (), skip: list[str] = ()
+    server: AppServer, workdir: Path, *headers: str, only: Sequence[str] = (), skip: Sequence[str] = ()
 ) -> subprocess.CompletedProcess[str]:
     config = workdir / "schemathesis.toml"
     config.write_text(CONFIG)
