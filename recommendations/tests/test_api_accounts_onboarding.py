@@ -1,8 +1,11 @@
 """Onboarding through Django's test client: GET /api/users/preferences/options and
 POST /api/users/preferences (the validation table, its order, re-onboarding, the throttle)."""
 
+import threading
+
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.throttling import UserRateThrottle
 
@@ -10,6 +13,7 @@ from recommendations.models import Hashtag, User, UserPreferredCoordi, UserPrefe
 from recommendations.selectors import SAMPLE_OUTFITS, onboarding_options
 
 from .factories import make_coordi, make_user, token_for
+from .servers import on_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +30,8 @@ def user():
 
 @pytest.fixture
 def tag_ids():
-    return list(Hashtag.objects.order_by("id").values_list("id", flat=True))
+    # The migration's eight (made again if a transactional test flushed them), by id.
+    return sorted(Hashtag.objects.get_or_create(name=name)[0].id for name in HASHTAGS)
 
 
 @pytest.fixture
@@ -259,3 +264,39 @@ def test_choosing_is_throttled_per_user(client, user, auth, tag_ids, outfit_ids,
     assert statuses == [200, 200, 429]
     assert choose(client, auth, body).json()["error"]["code"] == "RATE_LIMITED"
     assert someone_else.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not on_postgresql(), reason="two choices at once need PostgreSQL (CI sets DATABASE_URL)")
+def test_two_choices_of_one_user_at_once_are_made_one_after_the_other(tag_ids, outfit_ids):
+    user = make_user()
+    auth = {"Authorization": f"Bearer {token_for(user)}"}
+    choices = [
+        {"hashtagIds": tag_ids[:3], "sampleOutfitIds": outfit_ids[:5]},
+        {"hashtagIds": tag_ids[2:6], "sampleOutfitIds": outfit_ids[1:6]},
+    ]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def choose_at_once(body) -> None:
+        try:
+            barrier.wait(timeout=10)
+            statuses.append(choose(Client(), auth, body).status_code)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=choose_at_once, args=(body,)) for body in choices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert statuses == [200, 200]
+    # One choice whole, never a mix of both.
+    kept = {
+        "hashtagIds": sorted(user.preferred_hashtags.values_list("hashtag_id", flat=True)),
+        "sampleOutfitIds": list(
+            UserPreferredCoordi.objects.filter(user=user).order_by("id").values_list("coordi_id", flat=True)
+        ),
+    }
+    assert kept in choices
