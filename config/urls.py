@@ -1,5 +1,7 @@
 """The URL map: the API, the admin, the OpenAPI schema and the operational endpoints."""
 
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,6 +16,8 @@ urlpatterns = [
     *not_found_urlpatterns,
     path("admin/", admin.site.urls),
     path("", include("recommendations.ops_urls")),
+    # Uploaded profile photos, served by the app itself only with DEBUG (static() is empty without).
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]
 
 handler404 = errors.page_not_found

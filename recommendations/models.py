@@ -14,6 +14,10 @@ from django.utils import timezone
 
 from llm.results import Outcome
 
+# The largest id the database holds (a signed 64-bit integer: bigint on PostgreSQL, SQLite's integer).
+# An id from a URL or a body past it names nothing, and must not reach a query (it would overflow).
+MAX_DATABASE_ID = models.BigIntegerField.MAX_BIGINT
+
 
 class Gender(models.TextChoices):
     MALE = "male", "Male"

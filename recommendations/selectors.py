@@ -21,10 +21,13 @@ from .models import (
     Coordi,
     CoordiImage,
     CoordiItem,
+    Hashtag,
     ItemImage,
     User,
     UserClosetItem,
     UserCoordiInteraction,
+    UserPreferredCoordi,
+    UserPreferredHashtag,
 )
 from .recommenders import get_recommender
 
@@ -243,6 +246,128 @@ def _first_image_url(images: QuerySet[CoordiImage] | QuerySet[ItemImage]) -> str
 
 
 # --- Accounts: sign-up, sign-in, onboarding, the profile photo (reads) -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreferredOutfit:
+    """A sample outfit the user chose at onboarding, as `preferredCoordis` shows it."""
+
+    id: int
+    style: str
+    season: str
+    gender: str
+    description: str
+    main_image_url: str | None
+    preferred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user as the web client sees them (`data.user` of sign-up, sign-in and me)."""
+
+    id: int
+    email: str
+    name: str
+    gender: str
+    # As the storage names it (relative with the local disk): the view makes it absolute.
+    profile_photo_url: str | None
+    preferred_tags: tuple[Tag, ...]
+    preferred_outfits: tuple[PreferredOutfit, ...]
+    has_completed_onboarding: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SampleOutfit:
+    id: int
+    image_url: str | None
+    style: str
+    season: str
+
+
+@dataclass(frozen=True, slots=True)
+class OnboardingOptions:
+    hashtags: tuple[Tag, ...]
+    sample_outfits: tuple[SampleOutfit, ...]
+
+
+# The replaced service's number of sample outfits offered at onboarding.
+SAMPLE_OUTFITS = 20
+
+
+
+def _main_images() -> QuerySet[CoordiImage]:
+    """A coordi's images, the main one first, then by position: the first is its imageUrl."""
+    return CoordiImage.objects.only("id", "coordi_id", "image_url").order_by("-is_main", "position", "id")
+
+
+def account(user: User) -> Account:
+    """The user with their preferences, in three queries whatever their number: hashtags by id,
+    outfits in the order chosen, the outfits' images."""
+    tags = UserPreferredHashtag.objects.filter(user=user).select_related("hashtag").order_by("hashtag_id")
+    outfits = (
+        UserPreferredCoordi.objects.filter(user=user)
+        .select_related("coordi")
+        .only("id", "created_at", "coordi__id", "coordi__style", "coordi__season", "coordi__gender",
+              "coordi__description")  # fmt: skip
+        .order_by("created_at", "id")
+        .prefetch_related(Prefetch("coordi__images", queryset=_main_images()))
+    )
+    return Account(
+        id=user.pk,
+        email=user.email,
+        name=user.name,
+        gender=user.gender,
+        profile_photo_url=user.profile_photo.url if user.profile_photo else None,
+        preferred_tags=tuple(Tag(id=entry.hashtag.id, name=entry.hashtag.name) for entry in tags),
+        preferred_outfits=tuple(
+            PreferredOutfit(
+                id=entry.coordi.id,
+                style=entry.coordi.style,
+                season=entry.coordi.season,
+                gender=entry.coordi.gender,
+                description=entry.coordi.description,
+                main_image_url=_first_image_url(entry.coordi.images.all()),
+                preferred_at=entry.created_at,
+            )
+            for entry in outfits
+        ),
+        has_completed_onboarding=user.has_completed_onboarding,
+        created_at=user.date_joined,
+    )
+
+
+def onboarding_options(user: User) -> OnboardingOptions:
+    """Every hashtag by id, and up to SAMPLE_OUTFITS outfits of the user's gender (every gender
+    for a user without one), newest first as the default recommender orders them: three queries."""
+    coordis = Coordi.objects.all()
+    if user.gender:
+        coordis = coordis.filter(gender=user.gender)
+    samples = (
+        coordis.order_by("-created_at", "-id")
+        .only("id", "style", "season")
+        .prefetch_related(
+            Prefetch("images", queryset=_main_images())
+        )[:SAMPLE_OUTFITS]
+    )
+    return OnboardingOptions(
+        hashtags=tuple(Tag(id=tag.id, name=tag.name) for tag in Hashtag.objects.order_by("id")),
+        sample_outfits=tuple(
+            SampleOutfit(
+                id=coordi.id,
+                image_url=_first_image_url(coordi.images.all()),
+                style=coordi.style,
+                season=coordi.season,
+            )
+            for coordi in samples
+        ),
+    )
 
 
 # --- Likes, skips, views and the closet (reads) ----------------------------------------------------

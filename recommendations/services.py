@@ -3,13 +3,17 @@
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
+from django.core.files import File
+from django.core.files.storage import Storage
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import BigIntegerField
+from django.db.models import FileField, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -23,14 +27,19 @@ from . import background
 from .connections import database_hop
 from .messages import PENDING, UNAVAILABLE, OutfitMessage
 from .models import (
+    MAX_DATABASE_ID,
     Coordi,
     CoordiView,
     GeneratedMessage,
+    Hashtag,
     Item,
     User,
     UserClosetItem,
     UserCoordiInteraction,
+    UserPreferredCoordi,
+    UserPreferredHashtag,
 )
+from .selectors import Account, account
 
 logger = logging.getLogger(__name__)
 
@@ -197,14 +206,155 @@ async def _messages_and_record(
 # --- Accounts: sign-up, sign-in, onboarding, the profile photo (writes) -----------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    token: str
+    account: Account
+
+
+class EmailTaken(Exception):
+    """A user with this email address (in any case) already exists."""
+
+
+class UnknownIds(Exception):
+    """Some of the ids asked for name nothing (kept in `ids`, in the order given)."""
+
+    def __init__(self, ids: Sequence[int]) -> None:
+        super().__init__(ids)
+        self.ids = list(ids)
+
+
+class UnknownHashtags(UnknownIds):
+    pass
+
+
+class UnknownOutfits(UnknownIds):
+    pass
+
+
+def sign_up(*, email: str, password: str, name: str, gender: str) -> SignedIn:
+    """A new user, signed in (a token, `last_login`); EmailTaken when the address is someone's.
+
+    No check before the insert: the case-insensitive unique constraint decides, so two sign-ups of
+    one address at once make one user and one EmailTaken.
+    """
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email, password, name=name, gender=gender, last_login=timezone.now()
+            )
+            token = Token.objects.create(user=user)
+    except IntegrityError:
+        if User.objects.filter(email__iexact=email).exists():
+            raise EmailTaken(email) from None
+        raise
+    return SignedIn(token=token.key, account=account(user))
+
+
+def sign_in(*, request: HttpRequest | None, email: str, password: str) -> SignedIn | None:
+    """issue_token(), and the user it signed in; None when the credentials sign no one in."""
+    key = issue_token(request=request, email=email, password=password)
+    if key is None:
+        return None
+    return SignedIn(token=key, account=account(User.objects.get(auth_token__key=key)))
+
+
+def sign_out(*, user: User) -> None:
+    """Deletes the user's API token: every client holding it is signed out (sign-in makes a new one)."""
+    Token.objects.filter(user=user).delete()
+
+
+def choose_preferences(*, user: User, hashtag_ids: Sequence[int], coordi_ids: Sequence[int]) -> None:
+    """The user's onboarding choice, replacing any earlier one, and the user marked onboarded, in one
+    transaction; UnknownHashtags or UnknownOutfits (nothing written) when an id names nothing.
+
+    The user's row is locked first: two choices of one user at once are made one after the other
+    (else both would delete the old rows, and the second insert would break the unique constraints).
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).exists()
+        _check_known(Hashtag.objects.all(), hashtag_ids, UnknownHashtags)
+        _check_known(Coordi.objects.all(), coordi_ids, UnknownOutfits)
+        UserPreferredHashtag.objects.filter(user=user).delete()
+        UserPreferredCoordi.objects.filter(user=user).delete()
+        now = timezone.now()
+        UserPreferredHashtag.objects.bulk_create(
+            UserPreferredHashtag(user=user, hashtag_id=hashtag_id, created_at=now)
+            for hashtag_id in hashtag_ids
+        )
+        # One timestamp, ids in the order given: the order chosen is read back by id.
+        UserPreferredCoordi.objects.bulk_create(
+            UserPreferredCoordi(user=user, coordi_id=coordi_id, created_at=now)
+            for coordi_id in coordi_ids
+        )
+        User.objects.filter(pk=user.pk).update(has_completed_onboarding=True)
+
+
+def _check_known(
+    queryset: QuerySet[Hashtag] | QuerySet[Coordi], ids: Sequence[int], unknown: type[UnknownIds]
+) -> None:
+    candidates = [pk for pk in ids if 0 < pk <= MAX_DATABASE_ID]
+    known = set(queryset.filter(pk__in=candidates).values_list("pk", flat=True))
+    missing = [pk for pk in ids if pk not in known]
+    if missing:
+        raise unknown(missing)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPhoto:
+    url: str  # as the storage names it (relative with the local disk)
+    created_at: datetime
+
+
+def replace_profile_photo(*, user: User, photo: File, extension: str) -> StoredPhoto:
+    """Stores the photo under a new random name, points the user at it, then deletes the previous
+    file (only once the new one is stored and the row updated: a failure keeps the old photo)."""
+    field = _photo_field()
+    storage = field.storage
+    name = storage.save(field.generate_filename(user, f"{uuid.uuid4().hex}.{extension}"), photo)
+    try:
+        with transaction.atomic():
+            previous = _locked_photo_name(user)
+            User.objects.filter(pk=user.pk).update(profile_photo=name)
+    except BaseException:
+        storage.delete(name)
+        raise
+    if previous:
+        storage.delete(previous)
+    return StoredPhoto(url=storage.url(name), created_at=timezone.now())
+
+
+def remove_profile_photo(*, user: User) -> datetime:
+    """The user without a profile photo, its file deleted; when they had none, nothing changes."""
+    storage: Storage = _photo_field().storage
+    with transaction.atomic():
+        previous = _locked_photo_name(user)
+        if previous:
+            User.objects.filter(pk=user.pk).update(profile_photo="")
+    if previous:
+        storage.delete(previous)
+    return timezone.now()
+
+
+def _photo_field() -> FileField:
+    field = User._meta.get_field("profile_photo")
+    if not isinstance(field, FileField):  # (for the type checker: it is the model's ImageField)
+        raise TypeError(field)
+    return field
+
+
+def _locked_photo_name(user: User) -> str:
+    """The user's photo as stored now, the row locked until the transaction ends (so two uploads
+    at once each delete the file the other replaced, never the one kept)."""
+    return User.objects.select_for_update().values_list("profile_photo", flat=True).get(pk=user.pk)
+
+
 # --- Likes, skips, views and the closet (writes) ----------------------------------------------------
 
 # One verdict per user and outfit (the model's unique constraint): a like replaces a skip, a skip
 # leaves a like. Two writes at once are told apart by that constraint, never by a read before the
 # write, so two likes of one outfit make one row and one AlreadyFavorited.
 LIKE, SKIP = UserCoordiInteraction.Action.LIKE, UserCoordiInteraction.Action.SKIP
-# Ids (from a URL, unbounded) past this match nothing, and cannot even be sent to the database.
-MAX_BIGINT = BigIntegerField.MAX_BIGINT
 
 
 class AlreadyFavorited(Exception):
@@ -224,12 +374,12 @@ class NotSaved(Exception):
 
 
 def _ensure_coordi(coordi_id: int) -> None:
-    if coordi_id > MAX_BIGINT or not Coordi.objects.filter(pk=coordi_id).exists():
+    if coordi_id > MAX_DATABASE_ID or not Coordi.objects.filter(pk=coordi_id).exists():
         raise Coordi.DoesNotExist(f"No outfit with id {coordi_id}.")
 
 
 def _ensure_item(item_id: int) -> None:
-    if item_id > MAX_BIGINT or not Item.objects.filter(pk=item_id).exists():
+    if item_id > MAX_DATABASE_ID or not Item.objects.filter(pk=item_id).exists():
         raise Item.DoesNotExist(f"No item with id {item_id}.")
 
 
@@ -258,7 +408,7 @@ def unfavorite_outfit(*, user: User, coordi_id: int) -> datetime:
     """Takes the like back (the outfit is then recommended again); returns when. Raises
     NotFavorited when the user does not like it, Coordi.DoesNotExist when there is no such outfit."""
     likes = UserCoordiInteraction.objects.filter(user=user, coordi_id=coordi_id, action=LIKE)
-    if coordi_id > MAX_BIGINT or not likes.delete()[0]:
+    if coordi_id > MAX_DATABASE_ID or not likes.delete()[0]:
         _ensure_coordi(coordi_id)
         raise NotFavorited(f"Outfit {coordi_id} is not a favorite.")
     return timezone.now()
@@ -298,7 +448,7 @@ def remove_item(*, user: User, item_id: int) -> datetime:
     """Takes the item out of the user's closet; returns when. Raises NotSaved when it is not there,
     Item.DoesNotExist when there is no such item."""
     entries = UserClosetItem.objects.filter(user=user, item_id=item_id)
-    if item_id > MAX_BIGINT or not entries.delete()[0]:
+    if item_id > MAX_DATABASE_ID or not entries.delete()[0]:
         _ensure_item(item_id)
         raise NotSaved(f"Item {item_id} is not in the closet.")
     return timezone.now()

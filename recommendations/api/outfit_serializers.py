@@ -5,23 +5,11 @@ import math
 
 from rest_framework import serializers
 
-from ..models import Category
-from .serializers import PageQuerySerializer, PaginationSerializer
+from ..models import MAX_DATABASE_ID, Category
+from .serializers import JSONIntegerField, PageQuerySerializer, PaginationSerializer
 
 # A view longer than a day is a screen left open, not a look at an outfit.
 MAX_VIEW_SECONDS = 86_400
-# The largest id the database holds (a bigint); the schema's bound for ids in a body.
-MAX_DATABASE_ID = 2**63 - 1
-
-
-class JSONIntegerField(serializers.IntegerField):
-    """A JSON integer, as the schema says: not a string of digits, a boolean or a float (DRF's
-    IntegerField takes "12", 12.0 and, through int(), more)."""
-
-    def to_internal_value(self, data: object) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class JSONNumberField(serializers.FloatField):

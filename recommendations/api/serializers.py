@@ -26,6 +26,16 @@ class DigitsIntegerField(serializers.IntegerField):
         return super().to_internal_value(text)
 
 
+class JSONIntegerField(serializers.IntegerField):
+    """A JSON integer, as the schema says: not a string of digits, a boolean or a float (DRF's
+    IntegerField takes "12", 12.0 and, through int(), more)."""
+
+    def to_internal_value(self, data: object) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class LiteralBooleanField(serializers.BooleanField):
     """A query boolean spelt `true` or `false`, as the schema says (DRF also takes 1, yes, on...)."""
 

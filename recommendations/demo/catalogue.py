@@ -82,11 +82,20 @@ class CoordiSpec:
 
 @dataclass(frozen=True)
 class DemoActivity:
-    """What the demo user has done: coordi indices liked and skipped, item slugs in the closet."""
+    """What the demo user has done: coordi indices liked and skipped, item slugs in the closet, and
+    the onboarding choice (hashtag names, sample coordi indices in the order chosen)."""
 
     likes: tuple[int, ...]
     skips: tuple[int, ...]
     closet: tuple[str, ...]
+    hashtags: tuple[str, ...] = ()
+    preferred: tuple[int, ...] = ()
+
+
+# The demo user's onboarding hashtags (of the eight the migrations seed), and how many sample outfits
+# onboarding takes.
+DEMO_HASHTAGS = ("#캐주얼", "#미니멀", "#데일리룩")
+PREFERRED_COORDIS = 5
 
 
 def build_items() -> tuple[ItemSpec, ...]:
@@ -151,7 +160,11 @@ def plan_activity(coordis: tuple[CoordiSpec, ...], *, gender: str = FEMALE) -> D
             slug = coordi_items[min(position, len(coordi_items) - 1)].slug
             if slug not in closet:
                 closet.append(slug)
-    return DemoActivity(likes=likes, skips=skips, closet=tuple(closet))
+    # Onboarded with the newest outfits they still see, as the options route offers them.
+    preferred = tuple(c.index for c in shown[:PREFERRED_COORDIS])
+    return DemoActivity(
+        likes=likes, skips=skips, closet=tuple(closet), hashtags=DEMO_HASHTAGS, preferred=preferred
+    )
 
 
 def _slot(index: int) -> tuple[str, str, str]:

@@ -21,11 +21,14 @@ from recommendations.models import (
     Coordi,
     CoordiImage,
     CoordiItem,
+    Hashtag,
     Item,
     ItemImage,
     User,
     UserClosetItem,
     UserCoordiInteraction,
+    UserPreferredCoordi,
+    UserPreferredHashtag,
 )
 from recommendations.signals import bump_coordis, bump_coordis_holding
 
@@ -81,6 +84,7 @@ def seed(
         _seed_items(result, items, base_url)
         _seed_coordis(result, coordis, base_url)
         _seed_activity(result, demo, activity)
+        _seed_onboarding(result, demo, activity)
         result.urls_rewritten = _point_images_at(base_url)
         token, _ = Token.objects.get_or_create(user=demo)
         result.token = token.key
@@ -222,6 +226,29 @@ def _seed_activity(result: SeedResult, demo: User, activity: DemoActivity) -> No
         UserClosetItem(user=demo, item_id=item_id) for item_id in item_ids if item_id not in saved
     )
     result.tallies["closet items"] = Tally(created=len(item_ids) - len(saved), existing=len(saved))
+
+
+def _seed_onboarding(result: SeedResult, demo: User, activity: DemoActivity) -> None:
+    """The demo user onboarded (hashtags and sample outfits chosen), once: a choice they made since,
+    through the API, is theirs."""
+    tally = result.tallies["onboarding"] = Tally()
+    if demo.has_completed_onboarding:
+        tally.existing += 1
+        return
+    now = timezone.now()
+    UserPreferredHashtag.objects.filter(user=demo).delete()
+    UserPreferredCoordi.objects.filter(user=demo).delete()
+    UserPreferredHashtag.objects.bulk_create(
+        UserPreferredHashtag(user=demo, hashtag=hashtag, created_at=now)
+        for hashtag in Hashtag.objects.filter(name__in=activity.hashtags)
+    )
+    UserPreferredCoordi.objects.bulk_create(
+        UserPreferredCoordi(user=demo, coordi_id=result.coordi_ids[index], created_at=now)
+        for index in activity.preferred
+    )
+    User.objects.filter(pk=demo.pk).update(has_completed_onboarding=True)
+    demo.has_completed_onboarding = True
+    tally.created += 1
 
 
 def _point_images_at(base_url: str) -> int:

@@ -26,6 +26,8 @@ from recommendations.models import (
     User,
     UserClosetItem,
     UserCoordiInteraction,
+    UserPreferredCoordi,
+    UserPreferredHashtag,
 )
 
 BASE_URL = "http://127.0.0.1:8000"
@@ -39,6 +41,8 @@ SEEDED_MODELS: tuple[type[Model], ...] = (
     CoordiItem,
     UserCoordiInteraction,
     UserClosetItem,
+    UserPreferredHashtag,
+    UserPreferredCoordi,
     Token,
 )
 
@@ -230,6 +234,54 @@ def test_demo_user_gets_twenty_fresh_coordis_and_sees_saved_items(demo_dir: Path
     )
     closet = set(demo.closet_items.values_list("item_id", flat=True))
     assert closet and closet <= first_page_items
+
+
+def test_demo_user_is_onboarded(demo_dir: Path) -> None:
+    seed_demo()
+
+    demo = User.objects.get(email="demo@example.com")
+    assert demo.has_completed_onboarding is True
+    tags = list(demo.preferred_hashtags.order_by("hashtag_id").values_list("hashtag__name", flat=True))
+    assert sorted(tags) == sorted(["#캐주얼", "#미니멀", "#데일리룩"])
+    preferred = list(demo.preferred_coordis.order_by("id").select_related("coordi"))
+    assert len(preferred) == 5
+    assert {entry.coordi.gender for entry in preferred} == {demo.gender}
+    # Outfits the demo user still sees (not liked or skipped), newest first.
+    shown = (
+        Coordi.objects.filter(gender=demo.gender)
+        .exclude(interactions__user=demo)
+        .order_by("-created_at", "-id")
+    )
+    assert [entry.coordi_id for entry in preferred] == [coordi.id for coordi in shown[:5]]
+    admin = User.objects.get(email="admin@example.com")
+    assert admin.has_completed_onboarding is False
+
+
+def test_rerun_keeps_an_onboarding_choice_the_user_made_since(demo_dir: Path) -> None:
+    seed_demo()
+    demo = User.objects.get(email="demo@example.com")
+    demo.preferred_hashtags.exclude(hashtag__name="#캐주얼").delete()
+    chosen = list(demo.preferred_coordis.values_list("pk", "coordi_id"))
+
+    output = seed_demo()
+
+    assert list(demo.preferred_hashtags.values_list("hashtag__name", flat=True)) == ["#캐주얼"]
+    assert list(demo.preferred_coordis.values_list("pk", "coordi_id")) == chosen
+    assert re.search(r"onboarding\s+0 created\s+1 existing", output)
+
+
+def test_a_demo_user_seeded_before_onboarding_existed_is_onboarded_on_a_rerun(demo_dir: Path) -> None:
+    seed_demo()
+    demo = User.objects.get(email="demo@example.com")
+    UserPreferredHashtag.objects.all().delete()
+    UserPreferredCoordi.objects.all().delete()
+    User.objects.filter(pk=demo.pk).update(has_completed_onboarding=False)
+
+    seed_demo()
+
+    demo.refresh_from_db()
+    assert demo.has_completed_onboarding is True
+    assert (demo.preferred_hashtags.count(), demo.preferred_coordis.count()) == (3, 5)
 
 
 @pytest.mark.parametrize(
