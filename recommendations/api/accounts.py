@@ -3,19 +3,14 @@
 
 from typing import Any
 
-from adrf.views import APIView
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import services
-from ..connections import database_hop, release
-from ..models import User
+from ..connections import database_hop
 from ..selectors import account, onboarding_options
 from .account_serializers import (
     AccountSerializer,
@@ -38,47 +33,13 @@ from .account_serializers import (
 )
 from .errors import ApiError
 from .serializers import ErrorSerializer, TokenRequestSerializer
-from .throttling import CacheTolerantScopedRateThrottle, WriteRateThrottle
+from .views import CredentialsView, SignedInView, WriteView
 
 
-def _signed_in(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):  # IsAuthenticated lets only a signed-in user this far
-        raise exceptions.NotAuthenticated()
-    return user
-
-
-class CredentialsView(APIView):
-    """Sign-up and sign-in, as POST /api/auth/token: no session (so no CSRF), and attempts counted
-    per client address (scope `auth`, AUTH_THROTTLE_RATE) once the body is valid."""
-
-    credentials_serializer: type[serializers.Serializer]
-    authentication_classes: list[type[BaseAuthentication]] = []
-    permission_classes = [AllowAny]
-    throttle_classes = [CacheTolerantScopedRateThrottle]
-    throttle_scope = "auth"
-
-    def get_authenticate_header(self, request: Request) -> str:
-        # Without an authenticator DRF would turn a failed sign-in into a 403; it is a 401.
-        return "Bearer"
-
-    def check_throttles(self, request: Request) -> None:
-        """Counted in initial(), once the body is valid: a malformed body or a wrong method is not
-        an attempt, and must not lock the client out."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # In adrf's thread: the body read and checked, then the attempt counted, off the loop.
-        super().initial(request, *args, **kwargs)
-        if request.method != "POST":
-            return  # 405 next
-        credentials = self.credentials_serializer(data=request.data)
-        credentials.is_valid(raise_exception=True)
-        self.credentials = credentials.validated_data
-        super().check_throttles(request)
-
-    def signed_in(self, request: Request, signed_in: services.SignedIn, *, status: int) -> Response:
-        data = SignedInDataSerializer(signed_in, context={"request": request}).data
-        return Response({"success": True, "data": data}, status=status)
+def signed_in_response(request: Request, signed_in: services.SignedIn, *, status: int) -> Response:
+    """Sign-up's and sign-in's answer: the token and the user."""
+    data = SignedInDataSerializer(signed_in, context={"request": request}).data
+    return Response({"success": True, "data": data}, status=status)
 
 
 class SignupView(CredentialsView):
@@ -100,7 +61,7 @@ class SignupView(CredentialsView):
             signed_in = await database_hop(services.sign_up)(**self.credentials)
         except services.EmailTaken:
             raise ApiError(409, "EMAIL_EXISTS", "A user with this email address already exists.") from None
-        return self.signed_in(request, signed_in, status=201)
+        return signed_in_response(request, signed_in, status=201)
 
 
 class LoginView(CredentialsView):
@@ -120,42 +81,29 @@ class LoginView(CredentialsView):
         signed_in = await database_hop(services.sign_in)(request=request._request, **self.credentials)
         if signed_in is None:
             raise ApiError(401, "INVALID_CREDENTIALS", "Invalid email or password.")
-        return self.signed_in(request, signed_in, status=200)
+        return signed_in_response(request, signed_in, status=200)
 
 
-class LogoutView(APIView):
+class LogoutView(WriteView):
     description = (
         "Sign out: the user's API token is deleted, so it answers 401 from now on, on every client "
         "holding it (signing in again makes a new one)."
     )
-    throttle_classes = [WriteRateThrottle]
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().initial(request, *args, **kwargs)
-        finally:
-            release()  # the write is a hop of its own
 
     @extend_schema(description=description, request=None, responses={200: MessageResponseSerializer})
     async def post(self, request: Request) -> Response:
-        await database_hop(services.sign_out)(user=_signed_in(request))
+        await database_hop(services.sign_out)(user=self.user)
         return Response({"success": True, "data": {"message": "Signed out."}})
 
 
-class MeView(APIView):
+class MeView(SignedInView):
     description = (
         "The signed-in user: profile, preferred hashtags (by id) and sample outfits (in the order "
         "chosen), and whether onboarding is done."
     )
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # One hop (adrf runs initial() in a thread): sign-in and the user's preferences.
-        try:
-            super().initial(request, *args, **kwargs)
-            if request.method in ("GET", "HEAD"):
-                self.account = account(_signed_in(request))
-        finally:
-            release()
+    def read(self, request: Request, **kwargs: Any) -> None:
+        self.account = account(self.user)
 
     @extend_schema(description=description, responses={200: UserResponseSerializer})
     async def get(self, request: Request) -> Response:
@@ -163,26 +111,21 @@ class MeView(APIView):
         return Response({"success": True, "data": {"user": user}})
 
 
-class PreferenceOptionsView(APIView):
+class PreferenceOptionsView(SignedInView):
     description = (
         "What onboarding offers: every hashtag (by id), and up to 20 sample outfits of the user's "
         "gender, newest first."
     )
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().initial(request, *args, **kwargs)
-            if request.method in ("GET", "HEAD"):
-                self.options = onboarding_options(_signed_in(request))
-        finally:
-            release()
+    def read(self, request: Request, **kwargs: Any) -> None:
+        self.options = onboarding_options(self.user)
 
     @extend_schema(description=description, responses={200: OptionsResponseSerializer})
     async def get(self, request: Request) -> Response:
         return Response({"success": True, "data": OptionsDataSerializer(self.options).data})
 
 
-class PreferencesView(APIView):
+class PreferencesView(WriteView):
     description = (
         "Onboarding: the user's hashtags (3 to 10) and sample outfits (exactly 5), replacing any "
         "earlier choice; the user is then onboarded. Checked in this order, the first failure "
@@ -193,17 +136,11 @@ class PreferencesView(APIView):
         "negative ids included (`INVALID_HASHTAG_ID`); an outfit id that names none "
         "(`INVALID_OUTFIT_ID`). Nothing is changed unless all pass."
     )
-    throttle_classes = [WriteRateThrottle]
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().initial(request, *args, **kwargs)
-        finally:
-            release()
-        if request.method == "POST":
-            choice = PreferencesRequestSerializer(data=request.data)
-            choice.is_valid(raise_exception=True)
-            self.choice = choice.validated_data
+    def parse(self, request: Request) -> None:
+        choice = PreferencesRequestSerializer(data=request.data)
+        choice.is_valid(raise_exception=True)
+        self.choice = choice.validated_data
 
     @extend_schema(
         description=description,
@@ -211,7 +148,7 @@ class PreferencesView(APIView):
         responses={200: PreferencesResponseSerializer},
     )
     async def post(self, request: Request) -> Response:
-        user = _signed_in(request)
+        user = self.user
         try:
             await database_hop(services.choose_preferences)(
                 user=user, hashtag_ids=self.choice["hashtagIds"], coordi_ids=self.choice["sampleOutfitIds"]
@@ -228,7 +165,7 @@ def _listed(ids: list[int]) -> str:
     return ", ".join(map(str, ids))
 
 
-class ProfilePhotoView(APIView):
+class ProfilePhotoView(WriteView):
     description = (
         "The user's profile photo (`profileImageUrl`). POST: multipart, field `photo`, a JPG or PNG "
         "(as its bytes say, whatever its name or content type) of at most 10 MB, replacing any "
@@ -236,18 +173,13 @@ class ProfilePhotoView(APIView):
         "`INVALID_FILE_FORMAT` for anything else, a missing `photo` field included. DELETE: no "
         "photo any more (also when there was none)."
     )
-    throttle_classes = [WriteRateThrottle]
     # Multipart only: Django keeps an upload past FILE_UPLOAD_MAX_MEMORY_SIZE in a temporary file,
     # and DATA_UPLOAD_MAX_MEMORY_SIZE does not count files, so a 10 MB photo reaches the checks.
     parser_classes = [MultiPartParser]
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().initial(request, *args, **kwargs)
-        finally:
-            release()
+    def parse(self, request: Request) -> None:
         if request.method == "POST":
-            # Still in adrf's thread: the multipart body parsed and the image checked by Pillow.
+            # In adrf's thread, off the loop: the multipart body parsed and the image checked by Pillow.
             self.photo, self.extension = checked_photo(request.data)
 
     @extend_schema(
@@ -257,14 +189,14 @@ class ProfilePhotoView(APIView):
     )
     async def post(self, request: Request) -> Response:
         stored = await database_hop(services.replace_profile_photo)(
-            user=_signed_in(request), photo=self.photo, extension=self.extension
+            user=self.user, photo=self.photo, extension=self.extension
         )
         data = {"photoUrl": request.build_absolute_uri(stored.url), "createdAt": stored.created_at}
         return Response({"success": True, "data": PhotoStoredDataSerializer(data).data})
 
     @extend_schema(description=description, responses={200: PhotoDeletedResponseSerializer})
     async def delete(self, request: Request) -> Response:
-        deleted_at = await database_hop(services.remove_profile_photo)(user=_signed_in(request))
+        deleted_at = await database_hop(services.remove_profile_photo)(user=self.user)
         data = {"message": "Profile photo deleted.", "deletedAt": deleted_at}
         return Response({"success": True, "data": PhotoDeletedDataSerializer(data).data})
 

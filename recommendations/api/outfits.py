@@ -3,16 +3,14 @@
 
 from typing import Any
 
-from adrf.views import APIView
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions
 from rest_framework.request import Request
 
 from .. import services
-from ..connections import database_hop, release
+from ..connections import database_hop
 from ..models import Coordi, Item, User
 from ..selectors import PageState, closet_page, favorites_state
 from .errors import ApiError
@@ -33,8 +31,7 @@ from .outfit_serializers import (
 )
 from .renderers import ORJSONRenderer
 from .serializers import ErrorSerializer, PageQuerySerializer, RecommendationsResponseSerializer
-from .throttling import WriteRateThrottle
-from .views import PageView
+from .views import PageView, SignedInView, WriteView
 
 
 def answer(data: Any, *, status: int = 200) -> HttpResponse:
@@ -46,33 +43,6 @@ def answer(data: Any, *, status: int = 200) -> HttpResponse:
 
 def not_found(error: Coordi.DoesNotExist | Item.DoesNotExist) -> ApiError:
     return ApiError(404, "NOT_FOUND", str(error))
-
-
-class SignedInView(APIView):
-    """A route of the signed-in user: sign-in and throttles in adrf's thread hop (initial()), with a
-    GET's reads (`read`); the connection goes back at its end, before the handler awaits anything.
-    The handler's writes are hops of their own (database_hop)."""
-
-    user: User
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().initial(request, *args, **kwargs)
-            user = request.user
-            if not isinstance(user, User):  # IsAuthenticated lets only a signed-in user this far
-                raise exceptions.NotAuthenticated()
-            self.user = user
-            if request.method in ("GET", "HEAD"):
-                self.read(request, **kwargs)
-        finally:
-            release()
-
-    def read(self, request: Request, **kwargs: Any) -> None:
-        """A GET's database reads, in initial()'s hop."""
-
-
-class WriteView(SignedInView):
-    throttle_classes = [WriteRateThrottle]
 
 
 # --- Likes, skips and views ------------------------------------------------------------------------

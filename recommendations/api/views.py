@@ -39,7 +39,7 @@ from .serializers import (
     TokenRequestSerializer,
     TokenResponseSerializer,
 )
-from .throttling import CacheTolerantScopedRateThrottle
+from .throttling import CacheTolerantScopedRateThrottle, WriteRateThrottle
 
 PAGE_SECONDS = Histogram(
     "recommendations_page_seconds",
@@ -222,14 +222,48 @@ class MessagesView(APIView):
         return HttpResponse(ORJSONRenderer().render(body), content_type=ORJSONRenderer.media_type)
 
 
-class TokenView(APIView):
-    """Email and password in, the user's API token out."""
+class SignedInView(APIView):
+    """A route of the signed-in user (the web client's): sign-in and throttles in adrf's thread hop
+    (initial()), with a GET's reads (`read`); the connection goes back at its end, before the
+    handler awaits anything. Then, still in that thread but without a connection, a write's body is
+    checked (`parse`: JSON, multipart, an image's bytes). The handler's writes are hops of their own
+    (database_hop)."""
 
-    description = (
-        "Sign in: an email (any case) and password in, the user's API token out, for "
-        "`Authorization: Bearer <token>`. Attempts whose body is valid are rate limited per client "
-        "address (429)."
-    )
+    user: User
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().initial(request, *args, **kwargs)
+            user = request.user
+            if not isinstance(user, User):  # IsAuthenticated lets only a signed-in user this far
+                raise exceptions.NotAuthenticated()
+            self.user = user
+            if request.method in ("GET", "HEAD"):
+                self.read(request, **kwargs)
+        finally:
+            release()
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            self.parse(request)
+
+    def read(self, request: Request, **kwargs: Any) -> None:
+        """A GET's database reads, in initial()'s hop."""
+
+    def parse(self, request: Request) -> None:
+        """A write's body, checked in initial()'s thread once the connection went back."""
+
+
+class WriteView(SignedInView):
+    """A signed-in route that writes: throttled per user (API_WRITE_THROTTLE_RATE)."""
+
+    throttle_classes = [WriteRateThrottle]
+
+
+class CredentialsView(APIView):
+    """Routes that take credentials (sign-in, sign-up): no session (so no CSRF), and attempts counted
+    per client address (scope `auth`, AUTH_THROTTLE_RATE) once the body is valid: a malformed body
+    or a wrong method is not an attempt at the credentials, and must not lock the client out."""
+
+    credentials_serializer: type[serializers.Serializer]
     authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [CacheTolerantScopedRateThrottle]
@@ -240,18 +274,28 @@ class TokenView(APIView):
         return "Bearer"
 
     def check_throttles(self, request: Request) -> None:
-        """Counted in initial(), once the body is valid: a malformed body or a wrong method is not
-        an attempt at the credentials, and must not lock the client out."""
+        """Counted in initial(), once the body is valid."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # In adrf's thread: the body is read and checked, then the attempt counted, off the loop.
         super().initial(request, *args, **kwargs)
         if request.method != "POST":
             return  # 405 next
-        credentials = TokenRequestSerializer(data=request.data)
+        credentials = self.credentials_serializer(data=request.data)
         credentials.is_valid(raise_exception=True)
         self.credentials = credentials.validated_data
         super().check_throttles(request)
+
+
+class TokenView(CredentialsView):
+    """Email and password in, the user's API token out."""
+
+    description = (
+        "Sign in: an email (any case) and password in, the user's API token out, for "
+        "`Authorization: Bearer <token>`. Attempts whose body is valid are rate limited per client "
+        "address (429)."
+    )
+    credentials_serializer = TokenRequestSerializer
 
     @extend_schema(
         description=description,
