@@ -15,7 +15,7 @@ from rest_framework import serializers
 from ..models import Gender, Season, Style
 from ..selectors import Account
 from .errors import ApiError
-from .serializers import JSONIntegerField
+from .serializers import JSONIntegerField, enveloped
 
 # The password rule is a length only, not Django's AUTH_PASSWORD_VALIDATORS (similarity, common and
 # all-digit passwords): the web client makes accounts itself, with passwords of its own making, and
@@ -211,9 +211,7 @@ class UserDataSerializer(serializers.Serializer):
     user = AccountSerializer()
 
 
-class UserResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    data = UserDataSerializer()  # type: ignore[assignment]  # a declared field, as below
+UserResponseSerializer = enveloped(UserDataSerializer)
 
 
 class SignedInDataSerializer(serializers.Serializer):
@@ -221,19 +219,14 @@ class SignedInDataSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
-class SignedInResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    # Declared fields, taken off the class by DRF's metaclass: Serializer.data is not overridden.
-    data = SignedInDataSerializer()  # type: ignore[assignment]
+SignedInResponseSerializer = enveloped(SignedInDataSerializer)
 
 
 class MessageDataSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class MessageResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    data = MessageDataSerializer()  # type: ignore[assignment]
+MessageResponseSerializer = enveloped(MessageDataSerializer)
 
 
 class SampleOutfitSerializer(serializers.Serializer):
@@ -248,9 +241,7 @@ class OptionsDataSerializer(serializers.Serializer):
     sampleOutfits = SampleOutfitSerializer(source="sample_outfits", many=True)
 
 
-class OptionsResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    data = OptionsDataSerializer()  # type: ignore[assignment]
+OptionsResponseSerializer = enveloped(OptionsDataSerializer)
 
 
 class OnboardedUserSerializer(serializers.Serializer):
@@ -263,9 +254,7 @@ class PreferencesDataSerializer(serializers.Serializer):
     user = OnboardedUserSerializer()
 
 
-class PreferencesResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    data = PreferencesDataSerializer()  # type: ignore[assignment]
+PreferencesResponseSerializer = enveloped(PreferencesDataSerializer)
 
 
 class PhotoStoredDataSerializer(serializers.Serializer):
@@ -273,9 +262,7 @@ class PhotoStoredDataSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField()
 
 
-class PhotoStoredResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    data = PhotoStoredDataSerializer()  # type: ignore[assignment]
+PhotoStoredResponseSerializer = enveloped(PhotoStoredDataSerializer)
 
 
 class PhotoDeletedDataSerializer(serializers.Serializer):
@@ -283,6 +270,4 @@ class PhotoDeletedDataSerializer(serializers.Serializer):
     deletedAt = serializers.DateTimeField()
 
 
-class PhotoDeletedResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    data = PhotoDeletedDataSerializer()  # type: ignore[assignment]
+PhotoDeletedResponseSerializer = enveloped(PhotoDeletedDataSerializer)

@@ -106,9 +106,3 @@ class FittingsSerializer(serializers.Serializer):
         child=serializers.DictField(), max_length=0, help_text="always empty: no fittings are made here"
     )
     pagination = PaginationSerializer()
-
-
-def enveloped(data: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The 200/201 body around `data` (`{"success": true, "data": ...}`), for the schema."""
-    name = data.__name__.removesuffix("Serializer") + "ResponseSerializer"
-    return type(name, (serializers.Serializer,), {"success": serializers.BooleanField(), "data": data()})

@@ -27,10 +27,14 @@ from .outfit_serializers import (
     UnfavoriteSerializer,
     ViewRequestSerializer,
     ViewSerializer,
-    enveloped,
 )
 from .renderers import ORJSONRenderer
-from .serializers import ErrorSerializer, PageQuerySerializer, RecommendationsResponseSerializer
+from .serializers import (
+    ErrorSerializer,
+    PageQuerySerializer,
+    RecommendationsResponseSerializer,
+    enveloped,
+)
 from .views import PageView, SignedInView, WriteView
 
 

@@ -218,6 +218,13 @@ class TokenResponseSerializer(serializers.Serializer):
     data = TokenDataSerializer()  # type: ignore[assignment]  # a declared field, as above
 
 
+def enveloped(data: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The 200/201 body around `data` (`{"success": true, "data": ...}`), for the schema: named after
+    it (FavoriteSerializer: FavoriteResponse; SignedInDataSerializer: SignedInResponse)."""
+    name = data.__name__.removesuffix("Serializer").removesuffix("Data") + "ResponseSerializer"
+    return type(name, (serializers.Serializer,), {"success": serializers.BooleanField(), "data": data()})
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
