@@ -242,7 +242,8 @@ class SignedInView(APIView):
                 self.read(request, **kwargs)
         finally:
             release()
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # Only for a method the view answers: any other is a 405 next, whatever its body.
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.method in self.allowed_methods:
             self.parse(request)
 
     def read(self, request: Request, **kwargs: Any) -> None:
