@@ -112,6 +112,11 @@ class SkipView(WriteView):
 
 
 class OutfitViewView(WriteView):
+    def parse(self, request: Request) -> None:
+        body = ViewRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.body = body.validated_data
+
     @extend_schema(
         description="Record how long the user looked at the outfit (one record per call). 404 "
         "`NOT_FOUND` for an unknown outfit.",
@@ -119,11 +124,9 @@ class OutfitViewView(WriteView):
         responses={201: enveloped(ViewSerializer), 404: ErrorSerializer},
     )
     async def post(self, request: Request, outfit_id: int) -> HttpResponse:
-        body = ViewRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         try:
             view = await database_hop(services.record_view)(
-                user=self.user, coordi_id=outfit_id, duration_seconds=body.validated_data["durationSeconds"]
+                user=self.user, coordi_id=outfit_id, duration_seconds=self.body["durationSeconds"]
             )
         except Coordi.DoesNotExist as error:
             raise not_found(error) from None
@@ -178,6 +181,11 @@ class ClosetView(SignedInView):
 
 
 class ClosetItemsView(WriteView):
+    def parse(self, request: Request) -> None:
+        body = SaveItemRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.body = body.validated_data
+
     @extend_schema(
         description="Save an item to the closet. 409 `ALREADY_SAVED` when it is there already, 404 "
         "`NOT_FOUND` for an unknown item.",
@@ -185,9 +193,7 @@ class ClosetItemsView(WriteView):
         responses={201: enveloped(SavedItemSerializer), 404: ErrorSerializer, 409: ErrorSerializer},
     )
     async def post(self, request: Request) -> HttpResponse:
-        body = SaveItemRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        item_id = body.validated_data["itemId"]
+        item_id = self.body["itemId"]
         try:
             at = await database_hop(services.save_item)(user=self.user, item_id=item_id)
         except Item.DoesNotExist as error:
