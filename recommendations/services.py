@@ -45,17 +45,23 @@ logger = logging.getLogger(__name__)
 
 
 def issue_token(*, request: HttpRequest | None, email: str, password: str) -> str | None:
-    """The API token of the user these credentials sign in, created on first use; None if they don't.
+    """The API token of the user these credentials sign in, created on first use; None if they don't."""
+    signed_in = _signed_in_user(request=request, email=email, password=password)
+    return None if signed_in is None else signed_in[1]
+
+
+def _signed_in_user(*, request: HttpRequest | None, email: str, password: str) -> tuple[User, str] | None:
+    """The user these credentials sign in and their API token (created on first use), or None.
 
     The sign-in is kept as `last_login`, as a session sign-in keeps it; no session is made, so the
     user_logged_in signal (whose receivers may expect one) is not sent.
     """
     user = authenticate(request, email=email, password=password)
-    if user is None:
+    if not isinstance(user, User):  # None: the credentials sign no one in
         return None
     update_last_login(type(user), user)
     token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    return user, token.key
 
 
 def record_messages(*, user_id: int, results: Sequence[MessageResult]) -> int:
@@ -253,10 +259,11 @@ def sign_up(*, email: str, password: str, name: str, gender: str) -> SignedIn:
 
 def sign_in(*, request: HttpRequest | None, email: str, password: str) -> SignedIn | None:
     """issue_token(), and the user it signed in; None when the credentials sign no one in."""
-    key = issue_token(request=request, email=email, password=password)
-    if key is None:
+    signed_in = _signed_in_user(request=request, email=email, password=password)
+    if signed_in is None:
         return None
-    return SignedIn(token=key, account=account(User.objects.get(auth_token__key=key)))
+    user, key = signed_in
+    return SignedIn(token=key, account=account(user))
 
 
 def sign_out(*, user: User) -> None:
