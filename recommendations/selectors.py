@@ -146,7 +146,6 @@ def page_state(user: User, *, page: int, limit: int) -> PageState:
         .values_list("id", "catalogue_version", "liked")
     )
     found = {coordi_id: (version, liked) for coordi_id, version, liked in rows}
-    saved = UserClosetItem.objects.filter(user=user, item__coordi_items__coordi_id__in=ids)
     return PageState(
         page=page,
         limit=limit,
@@ -154,8 +153,14 @@ def page_state(user: User, *, page: int, limit: int) -> PageState:
         # The recommender's order, exactly; an id deleted since it was recommended is dropped.
         versions={coordi_id: found[coordi_id][0] for coordi_id in ids if coordi_id in found},
         favorited=frozenset(coordi_id for coordi_id, (_, liked) in found.items() if liked),
-        saved=frozenset(saved.values_list("item_id", flat=True)),
+        saved=saved_items(user, ids),
     )
+
+
+def saved_items(user: User, coordi_ids: Iterable[int]) -> frozenset[int]:
+    """The items of these coordis that the user saved to their closet, in one query."""
+    entries = UserClosetItem.objects.filter(user=user, item__coordi_items__coordi_id__in=list(coordi_ids))
+    return frozenset(entries.values_list("item_id", flat=True))
 
 
 def recommendation_count(user: User) -> int:
@@ -391,14 +396,13 @@ def favorites_state(user: User, *, page: int, limit: int) -> PageState:
         return PageState(page=page, limit=limit, total=likes.count(), versions={},
                          favorited=frozenset(), saved=frozenset())  # fmt: skip
     versions = {coordi_id: version for coordi_id, version, _ in rows}
-    saved = UserClosetItem.objects.filter(user=user, item__coordi_items__coordi_id__in=list(versions))
     return PageState(
         page=page,
         limit=limit,
         total=rows[0][2],
         versions=versions,
         favorited=frozenset(versions),
-        saved=frozenset(saved.values_list("item_id", flat=True)),
+        saved=saved_items(user, versions),
     )
 
 
