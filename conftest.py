@@ -23,8 +23,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (throttles, messages), whichever backend CACHE_URL names,
-    and no image kept from another test's stand-in (llm.prepared)."""
+    and no image kept from another test's stand-in (llm.prepared), nor outfit fragment kept in this
+    process's memory (recommendations.api.fragments)."""
+    from recommendations.api import fragments
+
     cache.clear()
+    fragments.in_memory.clear()
     prepared.reset()
 
 

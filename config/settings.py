@@ -239,6 +239,8 @@ SPECTACULAR_SETTINGS = {
 RECOMMENDER = env.str("RECOMMENDER", default="recommendations.recommenders.NewestForGender")
 # How long an outfit's cached catalogue fragment lives (an edit replaces it at once; see README).
 OUTFIT_FRAGMENT_TTL_SECONDS = env.int("OUTFIT_FRAGMENT_TTL_SECONDS", default=7 * 86400)
+# How many fragments each process also keeps in its own memory (0: none, every page reads the cache).
+OUTFIT_FRAGMENT_MEMORY_ENTRIES = env.int("OUTFIT_FRAGMENT_MEMORY_ENTRIES", default=2000)
 
 # --- LLM (Gemini) ---------------------------------------------------------------------------------
 GOOGLE_API_KEY = env.str("GOOGLE_API_KEY", default="")

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from recommendations.api import fragments
 from recommendations.models import UserClosetItem, UserCoordiInteraction
 from recommendations.recommenders import RecommendationPage
 
@@ -242,7 +243,8 @@ def test_the_query_count_does_not_grow_with_the_page(client, user, auth):
 
     cold, warm = {}, {}
     for limit in (1, 20, 50):
-        cache.clear()  # every outfit fragment missing
+        cache.clear()  # every outfit fragment missing, here and in this process
+        fragments.in_memory.clear()
         cold[limit] = queries(limit)
         warm[limit] = queries(limit)  # every fragment cached
 

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from recommendations.api import fragments
 from recommendations.api.throttling import WriteRateThrottle
 from recommendations.models import CoordiView, UserClosetItem, UserCoordiInteraction
 
@@ -395,7 +396,8 @@ def test_the_favorites_query_count_does_not_grow_with_the_page(client, user, aut
 
     cold, warm = {}, {}
     for limit in (2, 10):
-        cache.clear()  # every outfit fragment missing
+        cache.clear()  # every outfit fragment missing, here and in this process
+        fragments.in_memory.clear()
         cold[limit] = queries(limit)
         warm[limit] = queries(limit)
 

@@ -7,11 +7,13 @@ import pytest
 from django.core.cache import cache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from recommendations.api import fragments
 from recommendations.models import (
     Coordi,
     CoordiImage,
@@ -115,6 +117,78 @@ def test_fragments_are_kept_for_their_ttl(client, settings):
     assert RecordingCache.timeouts == [1234]
 
 
+class CountingCache(LocMemCache):
+    """A cache that counts the outfit fragments asked of it."""
+
+    fragment_reads: ClassVar[list[int]] = []
+
+    def get_many(self, keys: Any, version: Any = None) -> Any:
+        self.fragment_reads.append(sum(1 for key in keys if key.startswith("outfit_fragment:")))
+        return super().get_many(keys, version=version)
+
+
+@pytest.fixture
+def counting_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.CountingCache"}}
+    CountingCache.fragment_reads.clear()
+    return CountingCache.fragment_reads
+
+
+def test_a_warm_page_reads_its_fragments_from_this_process_memory(client, counting_cache):
+    for _ in range(3):
+        make_coordi()
+    reader, saver = make_user(), make_user()
+    first = fast(client, reader)
+    assert counting_cache == [3]  # missing: read from the database, kept in the cache and here
+
+    # Another reader, with a saved item: the shared fragments are not changed by their page.
+    UserClosetItem.objects.create(user=saver, item=Item.objects.order_by("id")[0])
+    assert any(item["isSaved"] for outfit in fast(client, saver)["outfits"] for item in outfit["items"])
+    assert fast(client, reader) == first
+    assert counting_cache == [3]  # the cache was not asked again
+
+    # Another process (nothing in its memory) reads them from the cache, not from the database.
+    fragments.in_memory.clear()
+    headers = {"Authorization": f"Bearer {token_for(reader)}"}
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(URL, {"limit": 50}, headers=headers).json()["data"] == first
+    assert counting_cache == [3, 3]
+    assert len(captured) == 4  # token, ids, versions with likes, closet: no catalogue read
+    assert fast(client, reader) == first
+    assert counting_cache == [3, 3]  # and kept in memory from there
+
+
+def test_without_memory_entries_every_page_reads_the_cache(client, counting_cache, settings):
+    settings.OUTFIT_FRAGMENT_MEMORY_ENTRIES = 0
+    for _ in range(2):
+        make_coordi()
+    user = make_user()
+
+    first = fast(client, user)
+    assert fast(client, user) == first
+    assert counting_cache == [2, 2]
+
+
+def test_fragments_in_memory_are_bounded_by_count_and_age(settings):
+    settings.OUTFIT_FRAGMENT_MEMORY_ENTRIES = 2
+    settings.OUTFIT_FRAGMENT_TTL_SECONDS = 60
+    now = [0.0]
+    memory = fragments.InMemory(timer=lambda: now[0])
+    memory.set_many({"a": {"n": 1}, "b": {"n": 2}})
+    assert memory.get_many(["a"]) == {"a": {"n": 1}}  # a is now the most recently used
+    memory.set_many({"c": {"n": 3}})
+    assert memory.get_many(["a", "b", "c"]) == {"a": {"n": 1}, "c": {"n": 3}}  # b went
+
+    now[0] = 59.0
+    assert memory.get_many(["c"]) == {"c": {"n": 3}}
+    now[0] = 61.0
+    assert memory.get_many(["a", "c"]) == {}
+
+    settings.OUTFIT_FRAGMENT_MEMORY_ENTRIES = 1
+    memory.set_many({"d": {"n": 4}})
+    assert memory.get_many(["d"]) == {"d": {"n": 4}}
+
+
 # --- random edits, property-based ------------------------------------------------------------------
 
 edit_steps = st.lists(
@@ -177,6 +251,7 @@ def _apply(kind: str, pick: int, text: str, user) -> None:
 def test_random_edits_never_serve_a_stale_fragment(client, batches):
     with transaction.atomic():  # each example starts from the same database, rolled back after
         cache.clear()
+        fragments.in_memory.clear()
         user = make_user()
         for n in range(6):
             make_coordi(minutes_ago=n, items=2 + n % 2, images=1 + n % 3)

@@ -170,7 +170,9 @@ def test_a_stalled_redis_costs_a_page_one_timeout_then_nothing():
 
     with (
         RedisServer() as redis_server,
-        AppServer(env={"CACHE_URL": redis_server.url}) as server,
+        # Fragments from Redis on every page, none kept in the worker's memory (a warm page would
+        # then send Redis nothing at all, stalled or not).
+        AppServer(env={"CACHE_URL": redis_server.url, "OUTFIT_FRAGMENT_MEMORY_ENTRIES": "0"}) as server,
         httpx.Client(base_url=server.url, headers=bearer(token), timeout=30) as client,
     ):
         first = client.get(URL)  # fragments now in Redis
