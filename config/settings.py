@@ -204,7 +204,7 @@ CORS_ALLOW_CREDENTIALS = False
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "recommendations.api.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "recommendations.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

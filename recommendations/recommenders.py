@@ -6,10 +6,10 @@ from functools import lru_cache
 from typing import Protocol
 
 from django.conf import settings
-from django.db.models import Count, Window
 from django.utils.module_loading import import_string
 
-from .models import Coordi, User, UserCoordiInteraction
+from . import page_sql
+from .models import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,20 +31,9 @@ class NewestForGender:
     liked or skipped, newest first."""
 
     def recommend(self, user: User, *, offset: int, limit: int) -> RecommendationPage:
-        coordis = Coordi.objects.exclude(
-            id__in=UserCoordiInteraction.objects.filter(user=user).values("coordi_id")
-        )
-        if user.gender:
-            coordis = coordis.filter(gender=user.gender)
-        # The page and the total in one query (the total counted before the page is cut out of it);
-        # a page past the end has no row to carry it, and asks again.
-        rows = list(
-            coordis.order_by("-created_at", "-id")
-            .annotate(total=Window(Count("id")))
-            .values_list("id", "total")[offset : offset + limit]
-        )
-        total = rows[0][1] if rows else coordis.count()
-        return RecommendationPage(coordi_ids=tuple(coordi_id for coordi_id, _ in rows), total=total)
+        # In SQL, one query (recommendations.page_sql says why), its ORM twin is the tests' reference.
+        ids, total = page_sql.newest_for_gender(user.pk, user.gender, offset=offset, limit=limit)
+        return RecommendationPage(coordi_ids=tuple(ids), total=total)
 
 
 @lru_cache(maxsize=4)

@@ -1,7 +1,8 @@
 """Reads: one page of recommendations, in a fixed number of queries, as plain values.
 
 The page is read in two parts. `page_state` is what depends on the user (the recommender's ids, the
-coordis' catalogue versions, likes, closet entries): a few small queries on every request.
+coordis' catalogue versions, likes, closet entries): three small statements on every request, in SQL
+(recommendations.page_sql).
 `load_outfits` is the catalogue part, read with prefetch_related only for outfits whose cached
 fragment (recommendations.api.fragments) is missing. Nothing past this module touches a model instance,
 and the `llm` app gets only the facts it needs (llm.facts).
@@ -12,10 +13,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Window
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Window
 
 from llm.facts import CoordiFacts, ItemFacts, UserFacts
 
+from . import page_sql
 from .models import (
     Category,
     Coordi,
@@ -127,25 +129,15 @@ def user_facts(user: User) -> UserFacts:
 def page_state(user: User, *, page: int, limit: int) -> PageState:
     """The recommender's page of ids, their versions, and this user's likes and saved items on it.
 
-    Four queries whatever the page size: count, ids, versions with likes, closet entries.
+    Three queries whatever the page size (the default recommender's): ids with the total, versions
+    with likes, closet entries; in SQL (recommendations.page_sql says why).
     """
     recommended = get_recommender().recommend(user, offset=(page - 1) * limit, limit=limit)
     ids = recommended.coordi_ids
     if not ids:
         return PageState(page=page, limit=limit, total=recommended.total, versions={},
                          favorited=frozenset(), saved=frozenset())  # fmt: skip
-    rows = (
-        Coordi.objects.filter(id__in=ids)
-        .annotate(
-            liked=Exists(
-                UserCoordiInteraction.objects.filter(
-                    user=user, coordi=OuterRef("pk"), action=UserCoordiInteraction.Action.LIKE
-                )
-            )
-        )
-        .values_list("id", "catalogue_version", "liked")
-    )
-    found = {coordi_id: (version, liked) for coordi_id, version, liked in rows}
+    found = page_sql.versions_and_likes(user.pk, ids)
     return PageState(
         page=page,
         limit=limit,
@@ -159,8 +151,7 @@ def page_state(user: User, *, page: int, limit: int) -> PageState:
 
 def saved_items(user: User, coordi_ids: Iterable[int]) -> frozenset[int]:
     """The items of these coordis that the user saved to their closet, in one query."""
-    entries = UserClosetItem.objects.filter(user=user, item__coordi_items__coordi_id__in=list(coordi_ids))
-    return frozenset(entries.values_list("item_id", flat=True))
+    return page_sql.saved_items(user.pk, list(coordi_ids))
 
 
 def recommendation_count(user: User) -> int:
