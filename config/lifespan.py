@@ -22,7 +22,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLWrap
 
 from llm import service, store
 from llm.config import Config
-from recommendations import background, page_views
+from recommendations import background, page_views, threads
 from recommendations.connections import database_hop, first_look_problem, release
 
 logger = logging.getLogger("config.lifespan")
@@ -41,7 +41,9 @@ class LifespanApplication:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
-            await self.django_application(scope, receive, send)
+            # Its thread-sensitive hops on a thread reused from request to request.
+            async with threads.borrowed_thread():
+                await self.django_application(scope, receive, send)
             return
         while True:
             message = await receive()
@@ -110,3 +112,4 @@ def _close_pools() -> None:
     redis_pool = store.redis_pool()
     if redis_pool is not None:
         redis_pool.disconnect()
+    threads.shutdown()

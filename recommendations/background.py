@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from prometheus_client import Counter, Gauge
 
+from . import threads
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -61,6 +63,9 @@ def room(wanted: int) -> int:
 def start(work: Coroutine[Any, Any, T], *, name: str, messages: int = 0) -> asyncio.Task[T]:
     """Runs `work` on this event loop, owned here: it goes on whatever happens to its caller.
     `messages`: how many it makes (granted by `room` first), counted until it ends."""
+    if threads.borrowing():
+        # The request's thread goes back to the pool when the request ends: this work borrows its own.
+        work = _on_own_thread(work)
     task = asyncio.get_running_loop().create_task(work, name=name)
     _tasks.add(task)
     with _messages_lock:
@@ -69,6 +74,11 @@ def start(work: Coroutine[Any, Any, T], *, name: str, messages: int = 0) -> asyn
     MESSAGES.inc(messages)
     task.add_done_callback(_finished)
     return task
+
+
+async def _on_own_thread(work: Coroutine[Any, Any, T]) -> T:
+    async with threads.borrowed_thread():
+        return await work
 
 
 def _finished(task: asyncio.Task[Any]) -> None:
