@@ -63,10 +63,14 @@ def room(wanted: int) -> int:
 def start(work: Coroutine[Any, Any, T], *, name: str, messages: int = 0) -> asyncio.Task[T]:
     """Runs `work` on this event loop, owned here: it goes on whatever happens to its caller.
     `messages`: how many it makes (granted by `room` first), counted until it ends."""
+    inner = None
     if threads.borrowing():
         # The request's thread goes back to the pool when the request ends: this work borrows its own.
-        work = _on_own_thread(work)
+        inner, work = work, _on_own_thread(work)
     task = asyncio.get_running_loop().create_task(work, name=name)
+    if inner is not None:
+        # Cancelled before it began (a drain), the wrapper never awaited it: closed, without a warning.
+        task.add_done_callback(lambda _: inner.close())
     _tasks.add(task)
     with _messages_lock:
         _messages[task] = messages

@@ -122,7 +122,7 @@ def test_the_asgi_application_serves_each_request_on_a_borrowed_thread():
     made = threads.made()
 
     async def scenario() -> list[int]:
-        transport = httpx.ASGITransport(app=application)
+        transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]  # Django's own types
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return [(await client.get("/healthz")).status_code for _ in range(5)]
 
@@ -130,3 +130,21 @@ def test_the_asgi_application_serves_each_request_on_a_borrowed_thread():
     # Django's request_started and response.close hops of the five, on one thread made for them.
     assert threads.made() - made == 1
     assert len(threads._idle) == 1
+
+
+def test_work_cancelled_before_it_began_is_closed_without_a_warning(recwarn):
+    import gc
+
+    async def never() -> None:
+        raise AssertionError("never runs")
+
+    async def scenario() -> bool:
+        async with threads.borrowed_thread():
+            task = background.start(never(), name="never")
+        task.cancel()  # a drain, before the task ever ran
+        await asyncio.gather(task, return_exceptions=True)
+        return task.cancelled()
+
+    assert asyncio.run(scenario())
+    gc.collect()
+    assert not [w for w in recwarn.list if "never awaited" in str(w.message)]
