@@ -16,8 +16,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
+from django_redis.cache import RedisCache as DjangoRedisCache
+from django_redis.client import DefaultClient
 from prometheus_client import Counter
 from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError, TimeoutError
@@ -135,3 +137,27 @@ class FailFastConnectionPool(ConnectionPool):
         self.outage = Outage(name, trial_seconds=2 * timeout)
         # A class of its own per pool: a stalled Redis leaves the others (another URL) alone.
         self.connection_class = type(f"FailFast{base.__name__}", (_FailFast, base), {"outage": self.outage})
+
+
+class RedisCache(DjangoRedisCache):
+    """django-redis's backend, its client made once per process for each configuration.
+
+    Django makes a cache backend per request under ASGI (its cache handler is per context), and each
+    backend made its django-redis client anew on first use (serializer, compressor, connection
+    factory): ~0.1-0.2 ms of every page. The client keeps nothing of a request: its Redis clients
+    are thread-safe and share the process's connection pool.
+    """
+
+    _clients: ClassVar[dict[str, DefaultClient]] = {}
+    _clients_lock = threading.Lock()
+
+    @property
+    def client(self) -> DefaultClient:
+        if self._client is None:  # type: ignore[has-type]  # django-redis types it through a TypeVar
+            key = repr((self._server, self._params))
+            with self._clients_lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self._clients[key] = self._client_cls(self._server, self._params, self)
+            self._client = client
+        return self._client

@@ -119,8 +119,9 @@ CACHES = {
 if CACHES["default"]["BACKEND"] in ("django_redis.cache.RedisCache",
                                      "django.core.cache.backends.redis.RedisCache"):  # fmt: skip
     # django-redis: one connection pool per process, shared by every request (Django's own Redis
-    # backend builds a client, and a connection, per request under ASGI).
-    CACHES["default"]["BACKEND"] = "django_redis.cache.RedisCache"
+    # backend builds a client, and a connection, per request under ASGI); config.cache's backend
+    # keeps django-redis's client across requests too.
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"
     cache_options = CACHES["default"].setdefault("OPTIONS", {})
     cache_options.setdefault("SOCKET_CONNECT_TIMEOUT", CACHE_TIMEOUT_SECONDS)
     cache_options.setdefault("SOCKET_TIMEOUT", CACHE_TIMEOUT_SECONDS)

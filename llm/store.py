@@ -35,7 +35,8 @@ LOCK_PREFIX = "llm_message_lock:"
 PAUSE_KEY = "llm_gemini_pause"
 # A call about to be sent looks for another process's pause at most this often (monotonic seconds).
 PAUSE_READ_SECONDS = 0.2
-_REDIS_BACKEND = "django_redis.cache.RedisCache"
+# django-redis's backend, or config.cache's (the same, its client made once per process).
+_REDIS_BACKENDS = ("django_redis.cache.RedisCache", "config.cache.RedisCache")
 _pause_read_at = 0.0
 # What `lock` gives for a key this process is to make: the Redis lock it holds, or None (no lock
 # needed, or none could be had).
@@ -52,7 +53,7 @@ class Stored:
 
 def is_shared() -> bool:
     """Whether other processes see this cache (then single-flight needs locks in it)."""
-    return settings.CACHES["default"]["BACKEND"] == _REDIS_BACKEND
+    return settings.CACHES["default"]["BACKEND"] in _REDIS_BACKENDS
 
 
 def redis_pool() -> ConnectionPool | None:

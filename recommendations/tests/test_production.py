@@ -296,3 +296,21 @@ def test_a_missing_database_is_one_line_naming_it_at_start_up():
     assert len(said) == 1, started
     assert "'no_such_database'" in said[0] and 'database "no_such_database" does not exist' in said[0]
     assert "createdb" in said[0] and "Traceback" not in started
+
+
+def test_the_cache_backends_of_requests_share_one_client_per_configuration(settings):
+    from django.core.cache import caches
+
+    from llm import store
+
+    def backend(location: str):
+        settings.CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": location}}
+        return caches.create_connection("default")  # what each request's context gets under ASGI
+
+    first, second = backend("redis://127.0.0.1:1/0"), backend("redis://127.0.0.1:1/0")
+    other = backend("redis://127.0.0.1:1/1")
+
+    assert first is not second
+    assert first.client is second.client  # made once (no connection is opened to make it)
+    assert other.client is not first.client
+    assert store.is_shared()  # locks and the pause still travel through it
