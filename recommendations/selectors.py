@@ -1,7 +1,7 @@
 """Reads: one page of recommendations, in a fixed number of queries, as plain values.
 
 The page is read in two parts. `page_state` is what depends on the user (the recommender's ids, the
-coordis' catalogue versions, likes, closet entries): three small statements on every request, in SQL
+coordis' catalogue versions, likes, closet entries): two small statements on every request, in SQL
 (recommendations.page_sql).
 `load_outfits` is the catalogue part, read with prefetch_related only for outfits whose cached
 fragment (recommendations.api.fragments) is missing. Nothing past this module touches a model instance,
@@ -129,15 +129,15 @@ def user_facts(user: User) -> UserFacts:
 def page_state(user: User, *, page: int, limit: int) -> PageState:
     """The recommender's page of ids, their versions, and this user's likes and saved items on it.
 
-    Three queries whatever the page size (the default recommender's): ids with the total, versions
-    with likes, closet entries; in SQL (recommendations.page_sql says why).
+    Two queries whatever the page size (the default recommender's): ids with the total, then
+    versions with likes and the closet entries in one; in SQL (recommendations.page_sql says why).
     """
     recommended = get_recommender().recommend(user, offset=(page - 1) * limit, limit=limit)
     ids = recommended.coordi_ids
     if not ids:
         return PageState(page=page, limit=limit, total=recommended.total, versions={},
                          favorited=frozenset(), saved=frozenset())  # fmt: skip
-    found = page_sql.versions_and_likes(user.pk, ids)
+    found, saved = page_sql.reader_state(user.pk, ids)
     return PageState(
         page=page,
         limit=limit,
@@ -145,7 +145,7 @@ def page_state(user: User, *, page: int, limit: int) -> PageState:
         # The recommender's order, exactly; an id deleted since it was recommended is dropped.
         versions={coordi_id: found[coordi_id][0] for coordi_id in ids if coordi_id in found},
         favorited=frozenset(coordi_id for coordi_id, (_, liked) in found.items() if liked),
-        saved=saved_items(user, ids),
+        saved=saved,
     )
 
 

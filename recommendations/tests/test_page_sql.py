@@ -107,9 +107,10 @@ def test_the_sql_agrees_with_the_orm(world):
 
         # Every coordi, and one that does not exist: versions, likes and closet entries alike.
         ids = [coordi.pk for coordi in coordis] + [10**9]
-        found = page_sql.versions_and_likes(user.pk, ids)
+        found, saved = page_sql.reader_state(user.pk, ids)
         assert found == orm_versions_and_likes(user, ids)
         assert all(type(liked) is bool for _, liked in found.values())
+        assert saved == orm_saved_items(user, ids)
         assert page_sql.saved_items(user.pk, ids) == orm_saved_items(user, ids)
         transaction.set_rollback(True)
 
@@ -120,12 +121,12 @@ def test_each_read_is_one_query_and_none_without_ids():
 
     with CaptureQueriesContext(connection) as captured:
         assert page_sql.newest_for_gender(user.pk, "female", offset=0, limit=2) == (ids[:2], 3)
-        page_sql.versions_and_likes(user.pk, ids)
+        page_sql.reader_state(user.pk, ids)
         page_sql.saved_items(user.pk, ids)
     assert len(captured) == 3
 
     with CaptureQueriesContext(connection) as captured:
-        assert page_sql.versions_and_likes(user.pk, []) == {}
+        assert page_sql.reader_state(user.pk, []) == ({}, frozenset())
         assert page_sql.saved_items(user.pk, []) == frozenset()
     assert len(captured) == 0
 
@@ -177,3 +178,17 @@ def test_an_unknown_key_or_an_inactive_user_fail_as_drfs_do(active, known, expec
     with pytest.raises(exceptions.AuthenticationFailed) as drfs:
         authentication.TokenAuthentication().authenticate_credentials(key)
     assert str(ours.value.detail) == str(drfs.value.detail) == expected
+
+
+def test_the_reader_state_of_one_coordi():
+    user = make_user()
+    coordi = make_coordi(items=2)
+    item = coordi.items.order_by("id").first()
+    assert item is not None
+    UserCoordiInteraction.objects.create(user=user, coordi=coordi, action="like")
+    UserClosetItem.objects.create(user=user, item=item)
+
+    assert page_sql.reader_state(user.pk, [coordi.pk]) == (
+        {coordi.pk: (Coordi.objects.get(pk=coordi.pk).catalogue_version, True)},
+        frozenset([item.pk]),
+    )
